@@ -1,0 +1,596 @@
+"""The one repository API over the session database (SQLite by default, any SQLAlchemy URL)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from sqlalchemy import Connection, delete, exists, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from . import export as _export
+from .engine import DEFAULT_BUSY_TIMEOUT_S, open_engine, transaction
+from .errors import AmbiguousSession, BlobNotFound, SessionNotFound, StoreError
+from .migrations import migrate
+from .records import (
+    FileChange,
+    Message,
+    SessionData,
+    SessionRecord,
+    SessionSummary,
+    ToolRun,
+    from_epoch,
+    openai_message,
+)
+from .schema import blobs, file_changes, messages, sessions, tool_runs
+from .text import collapse_whitespace, truncate
+
+MIN_PREFIX = 4  # shortest id prefix accepted by resolve_id
+SHORT_ID_MIN = 8  # short ids in listings are at least this long
+TITLE_MAX = 500  # automatic titles (first user message) are cut to this many characters
+_HEX = frozenset("0123456789abcdef")
+_dialect_insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+# Listing computes each id's neighbours in id order, so short ids are unique over the whole table; both are
+# index seeks on the primary key.
+_other = sessions.alias("other")
+_LIST_COLUMNS = (
+    sessions.c.id,
+    sessions.c.created_at,
+    sessions.c.updated_at,
+    sessions.c.project_dir,
+    sessions.c.model,
+    sessions.c.backend,
+    sessions.c.prompt_name,
+    sessions.c.prompt_version,
+    sessions.c.message_count,
+    sessions.c.title,
+    sessions.c.status,
+    select(func.max(_other.c.id)).where(_other.c.id < sessions.c.id).scalar_subquery().label("prev_id"),
+    select(func.min(_other.c.id)).where(_other.c.id > sessions.c.id).scalar_subquery().label("next_id"),
+)
+_MESSAGE_COLUMNS = (
+    messages.c.id,
+    messages.c.seq,
+    messages.c.role,
+    messages.c.content,
+    messages.c.tool_calls,
+    messages.c.tool_call_id,
+    messages.c.name,
+    messages.c.usage,
+    messages.c.created_at,
+)
+
+
+def _common_prefix(a: str, b: str | None) -> int:
+    if not b:
+        return 0
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+class Store:
+    """Sessions, messages, tool runs and file changes, each committed as soon as it is recorded.
+
+    ``url`` is any SQLAlchemy URL; None means the SQLite file ``kiri.sqlite3`` in ``$KIRI_HOME`` or the user
+    data dir. Opening applies pending schema migrations. Methods taking a ``session_id`` want the full id
+    (see :meth:`resolve_id` for prefixes) and raise ``SessionNotFound`` for an unknown one.
+    """
+
+    def __init__(self, url: str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
+        self._engine, self.where = open_engine(url, busy_timeout_s=busy_timeout_s)
+        try:
+            migrate(self._engine, self.where)
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.where!r})"
+
+    def _read(self):  # noqa: ANN202 (a context manager yielding Connection)
+        return transaction(self._engine, self.where, write=False)
+
+    def _write(self):  # noqa: ANN202
+        return transaction(self._engine, self.where, write=True)
+
+    # -- writing -----------------------------------------------------------------------------------------
+
+    def create_session(
+        self,
+        *,
+        project_dir: str | os.PathLike[str],
+        backend: str,
+        model: str,
+        prompt_name: str,
+        prompt_version: str,
+        system_prompt: str | None,
+        title: str | None = None,
+        git_head: str | None = None,
+        parent_id: str | None = None,
+    ) -> str:
+        """Start a session and store its rendered system prompt as message 0; return the new 32-hex id."""
+        session_id = uuid.uuid4().hex
+        now = time.time()
+        with self._write() as conn:
+            if parent_id is not None:
+                self._require(conn, parent_id)
+            conn.execute(
+                insert(sessions).values(
+                    id=session_id,
+                    title=title,
+                    project_dir=os.fspath(project_dir),
+                    git_head=git_head,
+                    backend=backend,
+                    model=model,
+                    prompt_name=prompt_name,
+                    prompt_version=prompt_version,
+                    system_prompt=system_prompt,
+                    created_at=now,
+                    updated_at=now,
+                    status="active",
+                    parent_id=parent_id,
+                    usage=None,
+                    message_count=0,
+                )
+            )
+            if system_prompt is not None:
+                conn.execute(
+                    insert(messages).values(
+                        session_id=session_id, seq=0, role="system", content=system_prompt, created_at=now
+                    )
+                )
+        return session_id
+
+    def append_message(
+        self,
+        session_id: str,
+        role: str,
+        content: str | None,
+        *,
+        tool_calls: list[dict[str, Any]] | None = None,
+        tool_call_id: str | None = None,
+        name: str | None = None,
+        usage: dict[str, Any] | None = None,
+    ) -> int:
+        """Append one message (OpenAI format) and commit it before returning its id.
+
+        The sequence number comes from the session row, updated in the same write transaction, so concurrent
+        writers to one session get distinct, gap-free numbers. The first user message becomes the title.
+        """
+        if content is not None and not isinstance(content, str):
+            raise TypeError(f"message content must be a str or None, not {type(content).__name__}")
+        now = time.time()
+        values: dict[str, Any] = {
+            "message_count": sessions.c.message_count + 1,
+            "updated_at": now,
+        }
+        if role == "user" and content:
+            values["title"] = func.coalesce(
+                sessions.c.title, truncate(collapse_whitespace(content), TITLE_MAX)
+            )
+        with self._write() as conn:
+            seq = conn.execute(
+                update(sessions)
+                .where(sessions.c.id == session_id)
+                .values(values)
+                .returning(sessions.c.message_count)
+            ).scalar()
+            if seq is None:
+                raise SessionNotFound(f"no session with id {session_id!r} in {self.where}")
+            return conn.execute(
+                insert(messages)
+                .values(
+                    session_id=session_id,
+                    seq=seq,
+                    role=role,
+                    content=content,
+                    tool_calls=tool_calls,
+                    tool_call_id=tool_call_id,
+                    name=name,
+                    usage=usage,
+                    created_at=now,
+                )
+                .returning(messages.c.id)
+            ).scalar_one()
+
+    def record_tool_run(
+        self,
+        session_id: str,
+        *,
+        tool_call_id: str | None,
+        name: str,
+        arguments: str | dict[str, Any],
+        result: str | None,
+        duration_s: float | None,
+        error: str | None = None,
+        message_id: int | None = None,
+    ) -> int:
+        """Record one tool execution; ``arguments`` given as a dict are stored as JSON text."""
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments, ensure_ascii=False)
+        now = time.time()
+        with self._write() as conn:
+            self._touch(conn, session_id, now)
+            return conn.execute(
+                insert(tool_runs)
+                .values(
+                    session_id=session_id,
+                    message_id=message_id,
+                    tool_call_id=tool_call_id,
+                    name=name,
+                    arguments=arguments,
+                    result=result,
+                    duration_s=duration_s,
+                    error=error,
+                    created_at=now,
+                )
+                .returning(tool_runs.c.id)
+            ).scalar_one()
+
+    def record_file_change(
+        self,
+        session_id: str,
+        *,
+        path: str | os.PathLike[str],
+        before: bytes | None,
+        after: bytes | None,
+        diff: str,
+        tool_run_id: int | None = None,
+    ) -> int:
+        """Record a file change with its before/after snapshots (None: the file was absent on that side)."""
+        now = time.time()
+        with self._write() as conn:
+            self._touch(conn, session_id, now)
+            before_hash = self._put_blob(conn, before)
+            after_hash = self._put_blob(conn, after)
+            return conn.execute(
+                insert(file_changes)
+                .values(
+                    session_id=session_id,
+                    tool_run_id=tool_run_id,
+                    path=os.fspath(path),
+                    before_hash=before_hash,
+                    after_hash=after_hash,
+                    diff=diff,
+                    undone=False,
+                    created_at=now,
+                )
+                .returning(file_changes.c.id)
+            ).scalar_one()
+
+    def mark_undone(self, change_ids: Iterable[int]) -> None:
+        """Flag file changes as undone (they stay recorded); unknown ids raise ``StoreError`` and change nothing."""
+        ids = sorted(set(change_ids))
+        if not ids:
+            return
+        with self._write() as conn:
+            done = conn.execute(
+                update(file_changes).where(file_changes.c.id.in_(ids)).values(undone=True)
+            ).rowcount
+            if done != len(ids):
+                found = set(conn.scalars(select(file_changes.c.id).where(file_changes.c.id.in_(ids))))
+                missing = ", ".join(str(i) for i in ids if i not in found)
+                raise StoreError(f"no file change with id {missing} in {self.where}")
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        status: str | None = None,
+        title: str | None = None,
+        usage: dict[str, Any] | None = None,
+        model: str | None = None,
+    ) -> None:
+        """Set the given fields (``usage`` replaces the stored totals); None leaves a field as it is."""
+        values: dict[str, Any] = {"updated_at": time.time()}
+        for key, value in (("status", status), ("title", title), ("usage", usage), ("model", model)):
+            if value is not None:
+                values[key] = value
+        with self._write() as conn:
+            if conn.execute(update(sessions).where(sessions.c.id == session_id).values(values)).rowcount == 0:
+                raise SessionNotFound(f"no session with id {session_id!r} in {self.where}")
+
+    def fork(self, session_id: str) -> str:
+        """Copy a session and its messages into a new session whose ``parent_id`` is the original.
+
+        Tool runs and file changes stay with the original: they happened in its workspace, and undo must not
+        revert them twice.
+        """
+        new_id = uuid.uuid4().hex
+        now = time.time()
+        copied = [
+            c for c in sessions.c if c.name not in ("id", "created_at", "updated_at", "status", "parent_id")
+        ]
+        with self._write() as conn:
+            self._require(conn, session_id)
+            conn.execute(
+                insert(sessions).from_select(
+                    [c.name for c in copied] + ["id", "created_at", "updated_at", "status", "parent_id"],
+                    select(
+                        *copied,
+                        literal(new_id),
+                        literal(now),
+                        literal(now),
+                        literal("active"),
+                        literal(session_id),
+                    ).where(sessions.c.id == session_id),
+                )
+            )
+            fields = ["seq", "role", "content", "tool_calls", "tool_call_id", "name", "usage", "created_at"]
+            conn.execute(
+                insert(messages).from_select(
+                    ["session_id", *fields],
+                    select(literal(new_id), *(messages.c[f] for f in fields)).where(
+                        messages.c.session_id == session_id
+                    ),
+                )
+            )
+        return new_id
+
+    def delete(self, session_id: str) -> None:
+        """Delete a session with its messages, tool runs and file changes; drop snapshots no longer used.
+
+        Forks of the session are kept (their ``parent_id`` becomes None).
+        """
+        with self._write() as conn:
+            self._require(conn, session_id)
+            hashes = set()
+            for before_hash, after_hash in conn.execute(
+                select(file_changes.c.before_hash, file_changes.c.after_hash).where(
+                    file_changes.c.session_id == session_id
+                )
+            ):
+                hashes.update(h for h in (before_hash, after_hash) if h)
+            for table in (file_changes, tool_runs, messages):
+                conn.execute(delete(table).where(table.c.session_id == session_id))
+            conn.execute(update(sessions).where(sessions.c.parent_id == session_id).values(parent_id=None))
+            conn.execute(delete(sessions).where(sessions.c.id == session_id))
+            if hashes:
+                conn.execute(
+                    delete(blobs).where(
+                        blobs.c.hash.in_(sorted(hashes)),
+                        ~exists().where(file_changes.c.before_hash == blobs.c.hash),
+                        ~exists().where(file_changes.c.after_hash == blobs.c.hash),
+                    )
+                )
+
+    # -- reading -----------------------------------------------------------------------------------------
+
+    def resolve_id(self, prefix: str) -> str:
+        """The full id of the one session whose id starts with ``prefix`` (at least 4 hex characters)."""
+        wanted = prefix.strip().lower()
+        if len(wanted) < MIN_PREFIX:
+            raise SessionNotFound(
+                f"session id {prefix!r} is too short: give at least {MIN_PREFIX} characters of the id"
+            )
+        if not set(wanted) <= _HEX or len(wanted) > 32:
+            raise SessionNotFound(
+                f"no session with id {prefix!r} in {self.where} (ids are 32 hex characters)"
+            )
+        # A range on the primary key ("g" sorts after every hex digit) is an index seek on every backend,
+        # unlike LIKE, which SQLite and non-C PostgreSQL collations cannot serve from the index.
+        with self._read() as conn:
+            found = list(
+                conn.scalars(
+                    select(sessions.c.id)
+                    .where(sessions.c.id >= wanted, sessions.c.id < wanted + "g")
+                    .order_by(sessions.c.id)
+                    .limit(6)
+                )
+            )
+        if not found:
+            raise SessionNotFound(f"no session with id {prefix!r} in {self.where}")
+        if len(found) > 1:
+            shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+            raise AmbiguousSession(
+                f"session id {prefix!r} is ambiguous: it matches {shown}; give more characters"
+            )
+        return found[0]
+
+    def list_sessions(
+        self, *, project_dir: str | os.PathLike[str] | None = None, limit: int = 50
+    ) -> list[SessionSummary]:
+        """Sessions newest first, all projects or one ``project_dir``: one indexed query."""
+        query = (
+            select(*_LIST_COLUMNS).order_by(sessions.c.created_at.desc(), sessions.c.id.desc()).limit(limit)
+        )
+        if project_dir is not None:
+            query = query.where(sessions.c.project_dir == os.fspath(project_dir))
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        summaries = []
+        for (
+            sid,
+            created,
+            updated,
+            project,
+            model,
+            backend,
+            pname,
+            pversion,
+            count,
+            title,
+            status,
+            prev,
+            nxt,
+        ) in rows:
+            unique = 1 + max(_common_prefix(sid, prev), _common_prefix(sid, nxt))
+            summaries.append(
+                SessionSummary(
+                    id=sid,
+                    short_id=sid[: max(SHORT_ID_MIN, unique)],
+                    created_at=from_epoch(created),
+                    updated_at=from_epoch(updated),
+                    project_dir=project,
+                    model=model,
+                    backend=backend,
+                    prompt_name=pname,
+                    prompt_version=pversion,
+                    message_count=count,
+                    title=title,
+                    status=status,
+                )
+            )
+        return summaries
+
+    def get_session(self, session_id: str) -> SessionRecord:
+        """Every stored field of one session."""
+        with self._read() as conn:
+            return self._session_record(conn, session_id)
+
+    def load(self, session_id: str) -> SessionData:
+        """The whole session, read in one transaction: record, messages, tool runs and file changes, in order."""
+        with self._read() as conn:
+            record = self._session_record(conn, session_id)
+            rows = conn.execute(
+                select(*_MESSAGE_COLUMNS).where(messages.c.session_id == session_id).order_by(messages.c.seq)
+            )
+            loaded = [
+                Message(mid, seq, role, content, calls, call_id, name, usage, from_epoch(created))
+                for mid, seq, role, content, calls, call_id, name, usage, created in rows
+            ]
+            runs = [
+                ToolRun(
+                    r.id,
+                    r.message_id,
+                    r.tool_call_id,
+                    r.name,
+                    r.arguments,
+                    r.result,
+                    r.duration_s,
+                    r.error,
+                    from_epoch(r.created_at),
+                )  # fmt: skip
+                for r in conn.execute(
+                    select(tool_runs).where(tool_runs.c.session_id == session_id).order_by(tool_runs.c.id)
+                )
+            ]
+            changes = self._file_changes(conn, session_id, include_undone=True)
+        return SessionData(record, loaded, runs, changes)
+
+    def messages_for_model(self, session_id: str) -> list[dict[str, Any]]:
+        """The session's messages as OpenAI request dicts, system prompt first, exactly as appended."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(
+                    messages.c.role,
+                    messages.c.content,
+                    messages.c.tool_calls,
+                    messages.c.tool_call_id,
+                    messages.c.name,
+                )
+                .where(messages.c.session_id == session_id)
+                .order_by(messages.c.seq)
+            ).all()
+            if not rows:
+                self._require(conn, session_id)
+        return [openai_message(*row) for row in rows]
+
+    def file_changes(self, session_id: str, include_undone: bool = False) -> list[FileChange]:
+        """The session's file changes, oldest first; undone ones only when asked."""
+        with self._read() as conn:
+            changes = self._file_changes(conn, session_id, include_undone=include_undone)
+            if not changes:
+                self._require(conn, session_id)
+        return changes
+
+    def get_blob(self, hash: str) -> bytes:  # noqa: A002 (the contract's name)
+        """The content of a stored file snapshot."""
+        with self._read() as conn:
+            content = conn.scalar(select(blobs.c.content).where(blobs.c.hash == hash))
+        if content is None:
+            raise BlobNotFound(f"no file snapshot with hash {hash!r} in {self.where}")
+        return bytes(content)
+
+    def export(self, session_id: str, fmt: Literal["md", "json"] = "md") -> str:
+        """The session as a Markdown transcript (``md``) or as complete JSON (``json``)."""
+        renderers = {"md": _export.to_markdown, "json": _export.to_json}
+        if fmt not in renderers:
+            raise StoreError(f"unknown export format {fmt!r}: use 'md' or 'json'")
+        return renderers[fmt](self.load(session_id))
+
+    # -- helpers -----------------------------------------------------------------------------------------
+
+    def _require(self, conn: Connection, session_id: str) -> None:
+        if conn.scalar(select(literal(1)).where(sessions.c.id == session_id)) is None:
+            raise SessionNotFound(f"no session with id {session_id!r} in {self.where}")
+
+    def _touch(self, conn: Connection, session_id: str, now: float) -> None:
+        if (
+            conn.execute(update(sessions).where(sessions.c.id == session_id).values(updated_at=now)).rowcount
+            == 0
+        ):
+            raise SessionNotFound(f"no session with id {session_id!r} in {self.where}")
+
+    def _session_record(self, conn: Connection, session_id: str) -> SessionRecord:
+        row = conn.execute(select(sessions).where(sessions.c.id == session_id)).one_or_none()
+        if row is None:
+            raise SessionNotFound(f"no session with id {session_id!r} in {self.where}")
+        fields = row._asdict()
+        fields["created_at"] = from_epoch(fields["created_at"])
+        fields["updated_at"] = from_epoch(fields["updated_at"])
+        return SessionRecord(**fields)
+
+    def _file_changes(self, conn: Connection, session_id: str, *, include_undone: bool) -> list[FileChange]:
+        query = (
+            select(file_changes).where(file_changes.c.session_id == session_id).order_by(file_changes.c.id)
+        )
+        if not include_undone:
+            query = query.where(file_changes.c.undone.is_(False))
+        return [
+            FileChange(
+                r.id,
+                r.session_id,
+                r.tool_run_id,
+                r.path,
+                r.before_hash,
+                r.after_hash,
+                r.diff,
+                bool(r.undone),
+                from_epoch(r.created_at),
+            )  # fmt: skip
+            for r in conn.execute(query)
+        ]
+
+    def _put_blob(self, conn: Connection, content: bytes | None) -> str | None:
+        """Store a snapshot once (content-addressed); return its hash, None for an absent file."""
+        if content is None:
+            return None
+        digest = _sha256(content)
+        values = {"hash": digest, "content": bytes(content), "size": len(content)}
+        dialect = conn.dialect.name
+        if dialect in ("sqlite", "postgresql"):
+            # Two writers may store the same snapshot at once (PostgreSQL does not serialise writers).
+            upsert = (
+                _dialect_insert[dialect](blobs).values(values).on_conflict_do_nothing(index_elements=["hash"])
+            )
+            conn.execute(upsert)
+        elif conn.scalar(select(literal(1)).where(blobs.c.hash == digest)) is None:
+            conn.execute(insert(blobs).values(values))
+        return digest
