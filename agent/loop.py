@@ -1,0 +1,190 @@
+"""The agent loop: generate, run the tool calls, feed the results back, until the model answers.
+
+Every message is stored the moment it exists, so a crash or Ctrl-C loses nothing already shown, and the history
+always stays valid for the model: each tool call gets a result message, "interrupted" if need be.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.backends.base import Backend, Done, Progress, TextDelta, ToolCall, Usage
+from agent.context import ContextWindow, truncate_output
+
+INTERRUPTED = "[interrupted by the user]"
+
+
+@dataclass
+class TurnResult:
+    """How one user turn ended: ``done`` (answered), ``max_steps`` or ``interrupted``."""
+
+    status: str
+    text: str
+    steps: int
+    usage: dict[str, int] = field(default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0})
+
+
+class Agent:
+    """Runs user turns against a backend, with tools from a registry, storing everything in ``store``."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        registry: Any,
+        ctx: Any,
+        store: Any,
+        session_id: str,
+        io: Any,
+        max_steps: int = 50,
+        *,
+        window: ContextWindow | None = None,
+        messages: list[dict[str, Any]] | None = None,
+        usage: dict[str, int] | None = None,
+    ) -> None:
+        self.backend, self.registry, self.ctx, self.store = backend, registry, ctx, store
+        self.session_id, self.io, self.max_steps, self.window = session_id, io, max_steps, window
+        # What the model is sent: the stored history, possibly compacted (the store keeps it whole).
+        self.messages = messages if messages is not None else store.messages_for_model(session_id)
+        self.usage = dict(usage or {"prompt_tokens": 0, "completion_tokens": 0})  # session totals
+        self._errors: dict[str, str] = {}  # call id -> why the backend could not parse it
+        self._pending: list[dict[str, Any]] = []  # tool calls of the last assistant message still unanswered
+
+    def run(self, user_text: str) -> TurnResult:
+        """One user turn: loop until the model answers without tool calls, the step limit, or Ctrl-C."""
+        turn = TurnResult("max_steps", "", 0)
+        self._append({"role": "user", "content": user_text})
+        try:
+            while turn.steps < self.max_steps:
+                turn.steps += 1
+                if self.window is not None and self.window.over(self.messages):
+                    self.compact()
+                reply = self._generate(turn)
+                turn.text = reply.get("content") or ""
+                if not reply.get("tool_calls"):
+                    turn.status = "done"
+                    break
+                while self._pending:
+                    self._execute(self._pending[0])
+        except KeyboardInterrupt:
+            self._settle()
+            turn.status = "interrupted"
+        self.store.update_session(self.session_id, usage=self.usage)
+        return turn
+
+    def compact(self) -> None:
+        """Summarise older turns into one message so the next request fits the context window."""
+        from prompts import load_prompt
+
+        if self.window is None:
+            return
+        prompt = load_prompt("compact")
+        before = len(self.messages)
+        self.messages, usage = self.window.compact(
+            self.messages,
+            self.backend,
+            lambda transcript, words: prompt.render(transcript=transcript, max_words=words),
+        )
+        if usage is not None:
+            self._count(usage)
+        if len(self.messages) < before:
+            self.io.info(f"compacted {before - len(self.messages) + 1} earlier messages into a summary")
+
+    # -- steps --------------------------------------------------------------------------------------------------
+
+    def _generate(self, turn: TurnResult) -> dict[str, Any]:
+        """Stream one assistant message to the user and store it (with its tool calls)."""
+        parts: list[str] = []
+        calls: list[ToolCall] = []
+        usage: Usage | None = None
+        self.io.stream_start()
+        try:
+            for event in self.backend.stream(self.messages, self.registry.schemas()):
+                if isinstance(event, TextDelta):
+                    parts.append(event.text)
+                    self.io.stream_text(event.text)
+                elif isinstance(event, ToolCall):
+                    calls.append(event)
+                elif isinstance(event, Usage):
+                    usage = event
+                elif isinstance(event, Progress):
+                    self.io.progress(event.done, event.total)
+                elif isinstance(event, Done) and event.finish_reason == "length":
+                    self.io.warn("the model hit its output limit; the answer may be cut short")
+        except KeyboardInterrupt:
+            # Keep what the user saw, marked as cut off; tool calls not yet complete are dropped.
+            self.io.stream_end()
+            self._append({"role": "assistant", "content": ("".join(parts) + "\n" + INTERRUPTED).strip()})
+            raise
+        self.io.stream_end()
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(parts) or None}
+        if calls:
+            message["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name or "invalid", "arguments": c.arguments},
+                }
+                for c in calls
+            ]
+        self._errors = {c.id: c.error for c in calls if c.error}
+        if usage is not None:
+            self._count(usage, turn)
+            if self.window is not None:
+                self.window.observe(usage, len(self.messages))
+        self._append(message, usage=usage)
+        self._pending = list(message.get("tool_calls", []))
+        return message
+
+    def _execute(self, call: dict[str, Any]) -> None:
+        """Run one tool call through the registry (and its gate); store the run and the result message."""
+        name, arguments = call["function"]["name"], call["function"]["arguments"]
+        self.io.tool_call(name, arguments)
+        started = time.monotonic()
+        error = self._errors.get(call["id"])
+        if error is not None:
+            content, is_error = f"Error: {error}", True
+        else:
+            result = self.registry.call(name, arguments, self.ctx)
+            content, is_error = result.content, result.is_error
+        duration = time.monotonic() - started
+        self.io.tool_result(name, content, is_error)
+        limit = self.window.max_tool_chars if self.window is not None else 40_000
+        self._answer(call, truncate_output(content, limit))
+        self.store.record_tool_run(
+            self.session_id, tool_call_id=call["id"], name=name, arguments=_as_text(arguments),
+            result=content, duration_s=duration, error=content if is_error else None,
+        )  # fmt: skip
+
+    def _settle(self) -> None:
+        """After Ctrl-C: answer every call still pending, so the history stays valid for the next request."""
+        for call in list(self._pending):
+            self._answer(call, f"Error: {INTERRUPTED} before this tool call completed")
+        self.io.warn("interrupted")
+
+    # -- bookkeeping --------------------------------------------------------------------------------------------
+
+    def _answer(self, call: dict[str, Any], content: str) -> None:
+        name = call["function"]["name"]
+        self._append({"role": "tool", "tool_call_id": call["id"], "name": name, "content": content})
+        self._pending.remove(call)
+
+    def _append(self, message: dict[str, Any], usage: Usage | None = None) -> None:
+        self.store.append_message(
+            self.session_id, message["role"], message.get("content"), tool_calls=message.get("tool_calls"),
+            tool_call_id=message.get("tool_call_id"), name=message.get("name"),
+            usage={"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens} if usage else None,
+        )  # fmt: skip
+        self.messages.append(message)
+
+    def _count(self, usage: Usage, turn: TurnResult | None = None) -> None:
+        for totals in (self.usage, turn.usage if turn else None):
+            if totals is not None:
+                totals["prompt_tokens"] += usage.prompt_tokens
+                totals["completion_tokens"] += usage.completion_tokens
+
+
+def _as_text(arguments: str | dict[str, Any]) -> str:
+    return arguments if isinstance(arguments, str) else json.dumps(arguments)
