@@ -229,9 +229,7 @@ def build(out: Path, vocab_size: int = 4096, val_fraction: float = 0.02, package
     train = [d for d in kept if not is_validation(d, val_fraction)]
     val = [d for d in kept if is_validation(d, val_fraction)]
 
-    files = out / "train_files"
-    files.mkdir(exist_ok=True)
-    text_file = files / "train.txt"
+    text_file = out / "train.txt"
     text_file.write_text("\n".join(d.text for d in train))
     tok = train_bpe([str(text_file)], vocab_size, out / "tokenizer.json")
     text_file.unlink()
@@ -269,7 +267,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vocab", type=int, default=4096)
     parser.add_argument("--val-fraction", type=float, default=0.02)
     parser.add_argument("--stdlib-only", action="store_true", help="skip the package source distributions")
+    parser.add_argument(
+        "--check", action="store_true", help="only re-check an existing corpus against the benchmark"
+    )
     args = parser.parse_args(argv)
+    if args.check:
+        docs = [
+            Doc(**row)
+            for split in ("train", "val")
+            for row in json.loads((args.out / f"{split}_files.json").read_text())
+        ]
+        leaks = benchmark_leaks(docs)
+        programs = len(list(BENCH_PROGRAMS.rglob("*.py"))) if BENCH_PROGRAMS.is_dir() else 0
+        print(f"{len(docs)} corpus files checked against {programs} benchmark files: {len(leaks)} overlaps")
+        for d, name in leaks:
+            print(f"  {d.source}/{d.path} contains {name}")
+        return 1 if leaks else 0
     manifest = build(args.out, args.vocab, args.val_fraction, packages=not args.stdlib_only)
     print(
         json.dumps(
