@@ -92,7 +92,7 @@ def infill(model, tok, samples: list[dict], commit: str, batch_size: int, **kw) 
             )
             nfe += stats.nfe * len(chunk)  # forward passes per sample, as batch 1 would need
             tokens += n_target * len(chunk)
-            for s, row in zip(chunk, out.tolist()):
+            for s, row in zip(chunk, out.tolist(), strict=True):
                 filled = tok.decode(row[len(s["pre"]) : len(s["pre"]) + n_target])
                 exact += filled.strip() == s["line"].strip()
                 parses += _parses(s["before"] + filled + ("" if filled.endswith("\n") else "\n") + s["after"])
