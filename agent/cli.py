@@ -78,11 +78,7 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     """Exception types shown as one line. Evaluated when an exception reaches main(), so modules that were
     never imported (the store, tools) are not imported just to name their error classes."""
     types: list[type[BaseException]] = [KiriError]
-    for module_name, attr in (
-        ("memory", "StoreError"),
-        ("tools.changes", "UndoConflict"),
-        ("tools", "ToolError"),
-    ):
+    for module_name, attr in (("memory", "StoreError"), ("tools.errors", "UndoConflict")):
         module = sys.modules.get(module_name)
         error_type = getattr(module, attr, None)
         if isinstance(error_type, type) and issubclass(error_type, BaseException):
@@ -114,5 +110,5 @@ def main(argv: list[str] | None = None) -> None:
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(1)
     except _user_error_types() as exc:
-        _fail(str(exc), getattr(exc, "exit_code", EXIT_USAGE))
+        _fail(str(exc), exc.exit_code if isinstance(exc, KiriError) else EXIT_USAGE)
     sys.exit(result if isinstance(result, int) else 0)

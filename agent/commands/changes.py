@@ -23,15 +23,15 @@ from agent.errors import UsageError
 def undo_cmd(ctx: click.Context, session_id: str | None, steps: int, force: bool) -> int:
     """Revert the last file changes a session made (default: this project's latest session)."""
     from tools.changes import undo
-
-    from tools.errors import UndoConflict
+    from tools.errors import ToolError
 
     settings = get_settings(ctx)
     store = open_store(settings)
     resolved = session_id_or_latest(store, settings, session_id)
     try:
-        restored = undo(store, resolved, steps=steps, force=force, workspace=settings.workspace_root)
-    except UndoConflict as exc:
+        # No workspace: undo uses the directory the session recorded, wherever `agent undo` runs from.
+        restored = undo(store, resolved, steps=steps, force=force)
+    except ToolError as exc:  # a conflict (names the files, hints --force) or nothing left to undo
         raise UsageError(str(exc)) from None
     if settings.json_output:
         click.echo(json.dumps({"session_id": resolved, "restored": restored}))
