@@ -1,0 +1,51 @@
+"""The per-session state every tool receives as its first argument."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from tools.gate import Gate
+
+
+class ChangeRecorder(Protocol):
+    """Receives every file change a tool makes (the loop stores it in memory and shows the diff)."""
+
+    def record(self, path: str, before: bytes | None, after: bytes | None, diff: str) -> None:
+        """Record one change of `path` (relative to the workspace); None means the file did not exist."""
+        ...
+
+
+def content_hash(data: bytes) -> str:
+    """The hash kept to notice that a file changed since the model last saw it."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class ToolContext:
+    """What a tool may use: the workspace, the gate (its only way to the file system) and the recorder.
+
+    `seen` maps a workspace-relative path to the hash of the content the model last read or wrote, so that
+    `write_file` can refuse to overwrite a file the model has not read (or that changed since).
+    """
+
+    workspace: Path
+    gate: Gate
+    recorder: ChangeRecorder | None = None
+    seen: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.workspace = Path(self.workspace)
+        if self.workspace.resolve() != self.gate.workspace:
+            raise ValueError(f"context workspace {self.workspace} is not the gate's {self.gate.workspace}")
+
+    def remember(self, rel_path: str, data: bytes) -> None:
+        """Note that the model now knows `rel_path` holds `data`."""
+        self.seen[rel_path] = content_hash(data)
+
+    def record(self, rel_path: str, before: bytes | None, after: bytes | None, diff: str) -> None:
+        """Pass a change on to the recorder, when there is one."""
+        if self.recorder is not None:
+            self.recorder.record(rel_path, before, after, diff)
