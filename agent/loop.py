@@ -177,7 +177,12 @@ class Agent:
             tool_call_id=message.get("tool_call_id"), name=message.get("name"),
             usage={"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens} if usage else None,
         )  # fmt: skip
-        self.messages.append(message)
+        # Same keys in the same order as the store gives back, so a resumed session sends identical bytes.
+        canonical = {"role": message["role"], "content": message.get("content")}
+        canonical |= {
+            k: message[k] for k in ("tool_calls", "tool_call_id", "name") if message.get(k) is not None
+        }
+        self.messages.append(canonical)
 
     def _count(self, usage: Usage, turn: TurnResult | None = None) -> None:
         for totals in (self.usage, turn.usage if turn else None):
