@@ -381,7 +381,20 @@ def load_settings(
         _merge(name, parsed, f"flag {SPECS[name].flag or name}", merged, sources)
 
     _fill_defaults(merged, sources, stdin_tty=stdin_tty, stdout_tty=stdout_tty)
+    if merged.get("deny_patterns"):
+        _check_deny_patterns(merged["deny_patterns"], sources["deny_patterns"])
     return Settings(**merged, sources=sources)
+
+
+def _check_deny_patterns(patterns: tuple[str, ...], source: str) -> None:
+    # Compile them now so a bad regex is a configuration error here, not a crash when the session starts.
+    from tools.gate import deny_rule
+
+    for pattern in patterns:
+        try:
+            deny_rule(pattern)
+        except ValueError as exc:
+            raise UsageError(f"{exc} (from {source})") from None
 
 
 def _fill_defaults(
@@ -396,8 +409,9 @@ def _fill_defaults(
         merged["model"] = REMOTE_DEFAULT_MODEL if merged["backend"] == "remote" else LOCAL_DEFAULT_MODEL
         sources["model"] = f"default for {merged['backend']} backend"
     if "approval" not in merged:
-        # In a terminal kiri asks. Without one nobody can answer, so edits (recorded, undoable with
-        # `agent undo`) go ahead and shell commands are refused until --yes or --approval full-auto.
+        # In a terminal kiri asks. Without one there is usually nobody to answer: edits go ahead (each is
+        # recorded and `agent undo` reverts it), shell commands are still asked on stdin and refused at end
+        # of input, since they cannot be undone. --yes / --approval full-auto lets a script run them.
         merged["approval"] = "ask" if stdin_tty else "auto-edit"
         sources["approval"] = "default (terminal)" if stdin_tty else "default (no terminal)"
     if "color" not in merged:

@@ -15,7 +15,12 @@ from agent.errors import UsageError
 @click.command("undo")
 @click.argument("session_id", metavar="[ID]", required=False)
 @click.option(
-    "-n", "--steps", type=click.IntRange(min=1), default=1, show_default=True, help="Undo the last N changes."
+    "-n",
+    "--steps",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Undo the last N steps (a step is one tool call's changes).",
 )
 @click.option("--force", is_flag=True, help="Overwrite files that changed since the agent wrote them.")
 @global_options

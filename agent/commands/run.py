@@ -17,7 +17,10 @@ def run_cmd(ctx: click.Context, task: str | None) -> int:
     """Run one task to completion without the interactive prompt.
 
     TASK may be "-" (or left out with input piped) to read it from standard input:
-    git diff | agent run -
+
+    \b
+        agent run --yes "make the failing test pass"
+        cat task.md | agent run -
     """
     text = read_text_argument(task, "task")
     if text is None:

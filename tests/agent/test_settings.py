@@ -213,3 +213,9 @@ def test_empty_env_value_unsets_an_inherited_base_url(home: Path, repo: Path) ->
     _write(home / "config.toml", 'base_url = "http://localhost:8000/v1"\n')
     s = _load(repo, env={"KIRI_HOME": str(home), "KIRI_BASE_URL": ""})
     assert s.base_url is None and s.backend == "local"
+
+
+def test_bad_deny_regex_is_a_configuration_error(home: Path, repo: Path) -> None:
+    path = _write(home / "config.toml", 'deny_patterns = ["re:(unclosed"]\n')
+    with pytest.raises(UsageError, match=f"invalid deny pattern 're:\\(unclosed'.*user config \\({path}\\)"):
+        _load(repo, env={"KIRI_HOME": str(home)})
