@@ -84,7 +84,7 @@ class Attention(nn.Module):
         x: torch.Tensor,  # (B, T, C)
         cos: torch.Tensor,
         sin: torch.Tensor,
-        mask: torch.Tensor | None,  # (B, 1, 1, P+T) bool, True = attend
+        mask: torch.Tensor | None,  # (B, 1, 1 or T, P+T) bool, True = attend
         past: tuple[torch.Tensor, torch.Tensor] | None,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         B, T, _ = x.shape
@@ -166,7 +166,7 @@ class DiffusionLM(nn.Module):
         ids: torch.Tensor,  # (B, T)
         *,
         positions: torch.Tensor | None = None,  # (B, T); default: cache length + arange(T)
-        attention_mask: torch.Tensor | None = None,  # (B, P+T) bool, True = real token (padding is False)
+        attention_mask: torch.Tensor | None = None,  # (B, P+T) or (B, T, P+T) bool, True = attend
         kv_cache: KVCache | None = None,
         return_cache: bool = False,
     ) -> torch.Tensor | tuple[torch.Tensor, KVCache]:
@@ -179,11 +179,15 @@ class DiffusionLM(nn.Module):
         cos, sin = rope_tables(positions, self.config.dim_per_head, self.config.rope_theta, x.dtype)
         mask = None
         if attention_mask is not None:
-            if attention_mask.shape != (B, past_len + T):
+            # (B, P+T): which keys are real tokens; (B, T, P+T): which keys each query may see (the sampler's
+            # verification copies hide one position from one query).
+            if attention_mask.shape not in ((B, past_len + T), (B, T, past_len + T)):
                 raise ValueError(
                     f"attention_mask has shape {tuple(attention_mask.shape)}, expected {(B, past_len + T)}"
+                    f" or {(B, T, past_len + T)}"
                 )
-            mask = attention_mask[:, None, None, :].to(torch.bool)  # (B, 1, 1, P+T)
+            mask = attention_mask.to(torch.bool)
+            mask = mask[:, None] if mask.dim() == 3 else mask[:, None, None, :]  # (B, 1, 1 or T, P+T)
         new_layers = []
         for i, layer in enumerate(self.model.layers):
             past = kv_cache.layers[i] if kv_cache is not None else None
