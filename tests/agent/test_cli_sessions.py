@@ -257,3 +257,14 @@ def test_undo_force_overwrites(run_cli: Run, seeded: Seeded) -> None:
     app.write_text("print('edited by hand')\n")
     _ok(run_cli(["--db", seeded.url, "undo", "--force", seeded.first[:8], "--json"], cwd=seeded.project))
     assert app.read_text() == "print('hello')\n"
+
+
+def test_colour_when_configured_and_none_with_no_color(
+    run_cli: Run, seeded: Seeded, kiri_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (kiri_home / "config.toml").write_text("color = true\n")
+    coloured = _ok(run_cli(["--db", seeded.url, "diff", seeded.first[:8]], cwd=seeded.project)).out
+    assert "\x1b[32m+print('goodbye')" in coloured and "\x1b[31m-print('hello')" in coloured
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = _ok(run_cli(["--db", seeded.url, "show", seeded.first[:8]], cwd=seeded.project)).out
+    assert "\x1b[" not in plain and "+print('goodbye')" in plain
