@@ -67,10 +67,10 @@ def glob(ctx: ToolContext, pattern: str) -> str:
             break
         fixed.append(part)
     start = "/".join(fixed)
+    real = ctx.gate.resolve(start or ".")  # even the root goes through the gate
+    if not real.is_dir():
+        return f"No files match {pattern} ({start} is not a directory)."
     if start:
-        real = ctx.gate.resolve(start)
-        if not real.is_dir():
-            return f"No files match {pattern} ({start} is not a directory)."
         start = ctx.gate.relative(real)
         pattern = "/".join([start, *parts[len(fixed) :]])
     max_depth = None if "**" in pattern else len(parts) - len(fixed)

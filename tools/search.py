@@ -282,10 +282,16 @@ def format_outcome(outcome: Outcome, pattern: str, max_rows: int = MAX_ROWS) -> 
             shown_rows += 1
             shown_matches += is_match
     left = outcome.total_matches - shown_matches
-    summary = f"[{outcome.total_matches} matches in {outcome.total_files} files"
+    summary = f"[{_count(outcome.total_matches, 'match', 'matches')} in {_count(outcome.total_files, 'file', 'files')}"
     if left > 0:
-        summary += f"; {left} more matches not shown - narrow the path, glob or pattern"
+        summary += (
+            f"; {_count(left, 'more match', 'more matches')} not shown - narrow the path, glob or pattern"
+        )
     if outcome.warning:
         summary += f"; {outcome.warning}"
     out.append(summary + "]")
     return "\n".join(out)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
