@@ -46,6 +46,7 @@ class Candidate:
     fill: str
     logprob: float  # mean log-probability of the fill's tokens (DELETE_LOGPROB for deletions)
     prior: float  # the line's suspiciousness
+    key: str = ""  # semantic identity (see semantic_key)
 
     @property
     def score(self) -> float:
@@ -84,14 +85,25 @@ def unified_diff(path: str, before: str, after: str) -> str:
     )
 
 
-def _parses(path: str, source: str) -> bool:
+def semantic_key(path: str, source: str) -> str | None:
+    """What a candidate means, ignoring layout: the AST dump for Python (None: does not parse), else the text.
+
+    Drafts that differ only in spacing or parentheses are one candidate, and a draft equal in meaning to the
+    buggy file is no candidate at all.
+    """
     if not path.endswith(".py"):
-        return True
+        return source
     try:
-        ast.parse(source)
+        return ast.dump(ast.parse(source))
     except (SyntaxError, ValueError):
-        return False
-    return True
+        return None
+
+
+def _keep(out: dict[str, Candidate], key: str, cand: Candidate, original_length: int) -> None:
+    """Add `cand` unless an equivalent one is kept; of equivalents prefer the smaller edit (the fix as written)."""
+    old = out.get(key)
+    if old is None or abs(len(cand.source) - original_length) < abs(len(old.source) - original_length):
+        out[key] = cand
 
 
 def _mask_lengths(tpl: Template, original_tokens: int) -> list[int]:
@@ -116,6 +128,7 @@ def draft_line(
 ) -> list[Candidate]:
     """Model drafts (plus the deletion) for one line: parsing, distinct, not the original file; logprob set."""
     import torch
+
     from local_model.sampler import generate
 
     config = model.config
@@ -127,14 +140,16 @@ def draft_line(
     tail_ids = [t for ids in line_ids[line:hi] for t in ids]
     line_start, line_end = offsets[line - 1], offsets[line]
 
-    out: dict[str, Candidate] = {}
+    out: dict[str, Candidate] = {}  # semantic key -> candidate
+    original_key = semantic_key(path, source)
     # (template, prefix ids, suffix ids) for every template that needs the model.
     shaped: list[tuple[Template, list[int], list[int]]] = []
     for tpl in templates_for_line(source, path, line):
         if not tpl.needs_model:
             new = tpl.apply(source, "")
-            if _parses(path, new):
-                out[new] = Candidate(path, new, tpl, "", DELETE_LOGPROB, 0.0)
+            key = semantic_key(path, new)
+            if key is not None and key != original_key:
+                _keep(out, key, Candidate(path, new, tpl, "", DELETE_LOGPROB, 0.0, key), len(source))
             continue
         # The span lies within the line (an insertion sits on its boundary), so the line's own text splits
         # into a prefix and a suffix around it; the other lines come from the per-line encoding.
@@ -168,8 +183,9 @@ def draft_line(
                 if not fill.strip() or "\n" in fill or "\r" in fill:
                     continue  # one-line edits only; an empty fill is the deletion's job
                 new = tpl.apply(source, fill)
-                if new != source and new not in out and _parses(path, new):
-                    out[new] = Candidate(path, new, tpl, fill, 0.0, 0.0)
+                key = semantic_key(path, new)
+                if key is not None and key != original_key:
+                    _keep(out, key, Candidate(path, new, tpl, fill, 0.0, 0.0, key), len(source))
 
     _score_fills(model, tokenizer, source, line, [c for c in out.values() if c.template.needs_model])
     return list(out.values())
@@ -245,7 +261,7 @@ def repair(
         else "no suspicious lines found"
     )
     attempts: list[Attempt] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     drafted = 0
     winner: Attempt | None = None
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=workers) as pool:
@@ -266,8 +282,8 @@ def repair(
                 commit=commit,
                 generator=generator,
             )
-            fresh = [c for c in round_cands if c.source not in seen]
-            seen.update(c.source for c in fresh)
+            fresh = [c for c in round_cands if (c.path, c.key) not in seen]
+            seen.update((c.path, c.key) for c in fresh)
             drafted += len(fresh)
             say(
                 f"round {r // LINES_PER_ROUND + 1}: {len(fresh)} candidates for "
