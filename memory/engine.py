@@ -106,9 +106,9 @@ def open_engine(url: str | None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT
     except exc.NoSuchModuleError as err:
         raise StoreError(f"unsupported database URL scheme {parsed.drivername!r} in {where}") from err
     except ModuleNotFoundError as err:
+        hint = " (pip install 'kiri-agent[postgres]')" if parsed.get_backend_name() == "postgresql" else ""
         raise StoreError(
-            f"the database driver for {parsed.drivername!r} is not installed ({err.name}); "
-            f"for PostgreSQL: pip install 'kiri-agent[postgres]'"
+            f"the database driver for {parsed.drivername!r} is not installed: no module {err.name!r}{hint}"
         ) from err
     if sqlite:
         _configure_sqlite(engine, busy_timeout_s)

@@ -52,20 +52,26 @@ def postgres_server() -> Iterator[dict[str, str]]:
     root.chmod(0o777)  # the server account must be able to write here
     data, port = root / "data", _free_port()
     subprocess.run(
-        _as_server_user([initdb, "-D", str(data), "-U", "kiri", "-A", "trust", "--no-locale", "-E", "UTF8", "--no-sync"]),
+        _as_server_user(
+            [initdb, "-D", str(data), "-U", "kiri", "-A", "trust", "--no-locale", "-E", "UTF8", "--no-sync"]
+        ),
         check=True,
         capture_output=True,
     )
     options = f"-k {root} -p {port} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
     subprocess.run(
-        _as_server_user([pg_ctl, "-D", str(data), "-l", str(root / "server.log"), "-o", options, "-w", "start"]),
+        _as_server_user(
+            [pg_ctl, "-D", str(data), "-l", str(root / "server.log"), "-o", options, "-w", "start"]
+        ),
         check=True,
         capture_output=True,
     )
     try:
         yield {"host": str(root), "port": str(port)}
     finally:
-        subprocess.run(_as_server_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
+        subprocess.run(
+            _as_server_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -79,7 +85,11 @@ def postgres_url(postgres_server: dict[str, str]) -> str:
 
     name = f"kiri_test_{os.getpid()}_{next(_db_numbers)}"
     with psycopg.connect(
-        dbname="postgres", user="kiri", host=postgres_server["host"], port=postgres_server["port"], autocommit=True
+        dbname="postgres",
+        user="kiri",
+        host=postgres_server["host"],
+        port=postgres_server["port"],
+        autocommit=True,
     ) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"postgresql+psycopg://kiri@/{name}?host={postgres_server['host']}&port={postgres_server['port']}"
@@ -99,7 +109,9 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
 
 
-def new_session(store: Store, *, project_dir: str = "/work/proj", system_prompt: str | None = "You are kiri.") -> str:
+def new_session(
+    store: Store, *, project_dir: str = "/work/proj", system_prompt: str | None = "You are kiri."
+) -> str:
     return store.create_session(
         project_dir=project_dir,
         backend="remote",
