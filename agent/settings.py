@@ -211,11 +211,12 @@ class _Spec:
 # The config file keys are the field names. Fields missing here (workspace, json_output, color) are not read
 # from the environment by name; see load_settings.
 SPECS: dict[str, _Spec] = {
-    "db_url": _Spec(_opt_str, ("KIRI_DB",), "--db"),
+    # A repository must not choose where the user's sessions are written, nor where the user's key is sent.
+    "db_url": _Spec(_opt_str, ("KIRI_DB",), "--db", project_ok=False),
     "backend": _Spec(_choice(BACKENDS), ("KIRI_BACKEND",), "--backend"),
     "model": _Spec(_str, ("KIRI_MODEL",), "--model"),
-    "base_url": _Spec(_opt_str, ("KIRI_BASE_URL", "OPENAI_BASE_URL"), "--base-url"),
-    # A repository must not carry secrets, nor send the user's key elsewhere by its own say.
+    "base_url": _Spec(_opt_str, ("KIRI_BASE_URL", "OPENAI_BASE_URL"), "--base-url", project_ok=False),
+    # A repository must not carry secrets.
     "api_key": _Spec(_opt_str, ("KIRI_API_KEY", "OPENAI_API_KEY"), None, project_ok=False),
     "approval": _Spec(_choice(APPROVAL_MODES), ("KIRI_APPROVAL",), "--approval"),
     "max_steps": _Spec(_int, ("KIRI_MAX_STEPS",), "--max-steps"),
