@@ -1,0 +1,53 @@
+"""git_status, git_diff and git_log on real repositories, and outside one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.tools.conftest import git, init_repo
+from tools import ToolResult
+
+Call = Callable[..., ToolResult]
+
+
+def test_outside_a_repository_says_so(call: Call) -> None:
+    for name in ("git_status", "git_diff", "git_log"):
+        result = call(name)
+        assert result.is_error and "not inside a git repository" in result.content
+
+
+def test_empty_repository(call: Call, workspace: Path) -> None:
+    init_repo(workspace)
+    (workspace / "new.txt").write_text("x\n")
+    assert call("git_log").content == "No commits yet."
+    assert "?? new.txt" in call("git_status").content
+    diff = call("git_diff").content
+    assert "(no changes to tracked files)" in diff and "Untracked files (not in the diff): new.txt" in diff
+
+
+def test_status_diff_and_log(call: Call, workspace: Path) -> None:
+    init_repo(workspace)
+    (workspace / "a.txt").write_text("one\n")
+    (workspace / "b.txt").write_text("bee\n")
+    git(workspace, "add", ".")
+    git(workspace, "commit", "-qm", "first commit")
+    assert "(working tree clean)" in call("git_status").content
+    (workspace / "a.txt").write_text("two\n")
+    (workspace / "b.txt").write_text("BEE\n")
+    git(workspace, "add", "b.txt")
+    status = call("git_status").content
+    assert "## main" in status and " M a.txt" in status and "M  b.txt" in status
+    diff = call("git_diff").content
+    assert "-one\n+two" in diff and "-bee\n+BEE" in diff  # unstaged and staged
+    only_a = call("git_diff", path="a.txt").content
+    assert "a.txt" in only_a and "b.txt" not in only_a
+    git(workspace, "commit", "-qam", "second commit")
+    log = call("git_log", n=1).content.splitlines()
+    assert len(log) == 1 and log[0].endswith("Test: second commit")
+    assert "n must be between" in call("git_log", n=0).content
+
+
+def test_diff_path_outside_is_denied(call: Call, workspace: Path) -> None:
+    init_repo(workspace)
+    assert call("git_diff", path="../x").denied

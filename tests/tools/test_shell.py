@@ -1,0 +1,61 @@
+"""run_shell: real subprocesses in the workspace; timeouts kill the whole process group."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tools import ToolResult
+from tools.shell import run_command
+
+Call = Callable[..., ToolResult]
+
+
+def test_exit_code_stdout_and_stderr(call: Call) -> None:
+    content = call("run_shell", command="echo out; echo err >&2; exit 4").content
+    assert content == "exit code: 4\nstdout:\nout\nstderr:\nerr"
+
+
+def test_runs_in_the_workspace_without_stdin(call: Call, workspace: Path) -> None:
+    (workspace / "marker").write_text("")
+    content = call("run_shell", command="pwd; ls; cat").content
+    assert str(workspace.resolve()) in content and "marker" in content and "exit code: 0" in content
+
+
+def test_no_output_is_said(call: Call) -> None:
+    assert call("run_shell", command="true").content == "exit code: 0\n(no output)"
+
+
+def test_timeout_kills_the_process_group(call: Call, workspace: Path) -> None:
+    # a grandchild that ignores SIGTERM must still die with the group
+    command = "(trap '' TERM; sleep 60) & echo $! > child.pid; sleep 60"
+    content = call("run_shell", command=command, timeout=1).content
+    assert "timed out after 1s" in content
+    pid = int((workspace / "child.pid").read_text())
+    for _ in range(50):  # the kernel may take a moment to reap it
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"child {pid} survived the timeout")
+
+
+def test_long_output_keeps_head_and_tail(workspace: Path) -> None:
+    run = run_command("seq 1 100000", workspace, 30, stream_bytes=2000)
+    assert run.stdout.startswith("1\n2\n3\n") and run.stdout.rstrip().endswith("99999\n100000")
+    assert "bytes of output cut from the middle" in run.stdout
+    assert len(run.stdout) < 2200
+
+
+def test_cd_out_is_allowed_for_the_shell(call: Call, workspace: Path) -> None:
+    content = call("run_shell", command="cd .. && pwd").content
+    assert str(workspace.resolve().parent) in content
+
+
+def test_bad_arguments(call: Call) -> None:
+    assert "empty command" in call("run_shell", command="  ").content
+    assert "timeout must be" in call("run_shell", command="true", timeout=0).content
