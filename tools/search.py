@@ -20,7 +20,7 @@ from typing import Literal
 
 from tools.context import ToolContext
 from tools.errors import ToolError
-from tools.ignore import compile_pattern, walk
+from tools.ignore import KeepFn, compile_pattern, walk
 
 MAX_ROWS = 250
 MAX_LINE_CHARS = 300
@@ -214,7 +214,7 @@ def _grep_python(
     return Outcome(files, total, len(files), context)
 
 
-def _glob_filter(glob: str):  # noqa: ANN202 - returns a KeepFn
+def _glob_filter(glob: str) -> KeepFn:
     negate = glob.startswith("!")
     rule = compile_pattern(glob[1:] if negate else glob)
     if rule is None:

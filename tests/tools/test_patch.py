@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.tools.conftest import Recorder
-from tools import ToolResult
+from tools import Gate, ToolContext, ToolResult
+from tools.registry import Registry
 from tools.textdiff import unified_diff
 
 Call = Callable[..., ToolResult]
@@ -156,3 +159,24 @@ def test_our_own_diffs_apply_back_exactly(call: Call, workspace: Path, before: b
 def test_unparsable_patches(call: Call, files: Path, patch: str, message: str) -> None:
     result = call("apply_patch", patch=patch)
     assert result.is_error and message in result.content
+
+
+class DiskFullGate(Gate):
+    """Fails the second file write, as a full disk would."""
+
+    writes = 0
+
+    def write_bytes(self, path: str | os.PathLike[str], data: bytes) -> None:
+        self.writes += 1
+        if self.writes == 2:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        super().write_bytes(path, data)
+
+
+def test_a_failed_write_rolls_back_the_files_already_written(registry: Registry, files: Path) -> None:
+    recorder = Recorder()
+    ctx = ToolContext(files, DiskFullGate(files, mode="full-auto"), recorder)
+    result = registry.call("apply_patch", {"patch": TWO_FILES}, ctx)
+    assert result.is_error and "No space left on device" in result.content
+    assert (files / "a.py").read_text() == A_PY and (files / "b.txt").read_text() == "hello\nbye\n"
+    assert recorder.changes == []
