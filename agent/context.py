@@ -76,6 +76,7 @@ class ContextWindow:
         # The server's own count for the prompt last sent, and how many messages it covered: better than any
         # estimate, so later estimates start from it.
         self.reported: tuple[int, int] | None = None
+        self.overhead = 0  # tokens sent with every request besides the messages (tool schemas)
 
     @property
     def max_tool_chars(self) -> int:
@@ -88,12 +89,11 @@ class ContextWindow:
 
     def estimate(self, messages: list[dict[str, Any]]) -> int:
         """Prompt tokens ``messages`` will take."""
+        estimate = count_messages(messages, self.model) + self.overhead
         if self.reported is not None and self.reported[1] <= len(messages):
             reported, n = self.reported
-            return max(
-                reported + count_messages(messages[n:], self.model), count_messages(messages, self.model)
-            )
-        return count_messages(messages, self.model)
+            return max(reported + count_messages(messages[n:], self.model), estimate)
+        return estimate
 
     def over(self, messages: list[dict[str, Any]]) -> bool:
         """True when ``messages`` pass the compaction threshold."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.backends.base import Backend, Done, Progress, TextDelta, ToolCall, Usage
-from agent.context import ContextWindow, truncate_output
+from agent.context import ContextWindow, count_tokens, truncate_output
 
 INTERRUPTED = "[interrupted by the user]"
 
@@ -49,6 +49,8 @@ class Agent:
         # What the model is sent: the stored history, possibly compacted (the store keeps it whole).
         self.messages = messages if messages is not None else store.messages_for_model(session_id)
         self.usage = dict(usage or {"prompt_tokens": 0, "completion_tokens": 0})  # session totals
+        if window is not None:  # the tool schemas go with every request and count against the window
+            window.overhead = count_tokens(json.dumps(registry.schemas()), window.model)
         self._errors: dict[str, str] = {}  # call id -> why the backend could not parse it
         self._pending: list[dict[str, Any]] = []  # tool calls of the last assistant message still unanswered
 
