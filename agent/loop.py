@@ -155,9 +155,11 @@ class Agent:
         self.io.tool_result(name, content, is_error)
         limit = self.window.max_tool_chars if self.window is not None else 40_000
         self._answer(call, truncate_output(content, limit))
+        take = getattr(self.ctx.recorder, "take_change_ids", None)  # a recorder need not track ids
         self.store.record_tool_run(
             self.session_id, tool_call_id=call["id"], name=name, arguments=_as_text(arguments),
             result=content, duration_s=duration, error=content if is_error else None,
+            file_change_ids=take() if take else (),
         )  # fmt: skip
 
     def _settle(self) -> None:

@@ -98,6 +98,10 @@ class ShowingRecorder:
         self._inner.record(path, before, after, diff)
         self.io.diff(diff)
 
+    def take_change_ids(self) -> list[int]:
+        """Ids of the changes recorded since the last call (the loop links them to their tool run)."""
+        return self._inner.take_change_ids()
+
 
 @dataclass
 class Session:
@@ -166,7 +170,7 @@ def open_session(
         prompt = load_prompt(prompt_name)
         text = prompt.render(**prompt_environment(settings, **prompt_extra))
         session_id = store.create_session(
-            project_dir=str(settings.workspace), backend=settings.backend, model=settings.model,
+            project_dir=str(settings.workspace_root), backend=settings.backend, model=settings.model,
             prompt_name=prompt.name, prompt_version=prompt.version, system_prompt=text,
             git_head=_git(settings.workspace, "rev-parse", "HEAD"),
         )  # fmt: skip

@@ -283,14 +283,19 @@ class Store:
         duration_s: float | None,
         error: str | None = None,
         message_id: int | None = None,
+        file_change_ids: Iterable[int] = (),
     ) -> int:
-        """Record one tool execution; ``arguments`` given as a dict are stored as JSON text."""
+        """Record one tool execution; ``arguments`` given as a dict are stored as JSON text.
+
+        ``file_change_ids``: the changes the tool made, recorded as they happened (so a kill mid-tool loses none),
+        are linked to this run in the same transaction, so that undo takes back a whole tool call at once.
+        """
         if not isinstance(arguments, str):
             arguments = json.dumps(arguments, ensure_ascii=False)
         now = time.time()
         with self._write() as conn:
             self._touch(conn, session_id, now)
-            return conn.execute(
+            run_id = conn.execute(
                 insert(tool_runs)
                 .values(
                     session_id=session_id,
@@ -305,6 +310,14 @@ class Store:
                 )
                 .returning(tool_runs.c.id)
             ).scalar_one()
+            ids = sorted(set(file_change_ids))
+            if ids:
+                conn.execute(
+                    update(file_changes)
+                    .where(file_changes.c.id.in_(ids), file_changes.c.session_id == session_id)
+                    .values(tool_run_id=run_id)
+                )
+            return run_id
 
     def record_file_change(
         self,

@@ -63,18 +63,26 @@ class FileChangeRow(Protocol):
 
 
 class StoreRecorder:
-    """A ChangeRecorder that writes to a memory store; set `tool_run_id` before each tool call."""
+    """A ChangeRecorder that writes to a memory store at once, remembering the ids of what it recorded.
+
+    The tool run is stored after the tool returns; `take_change_ids()` hands the ids of the changes made
+    since the last call to `store.record_tool_run(..., file_change_ids=...)`, which groups them under that run.
+    """
 
     def __init__(self, store: Any, session_id: str) -> None:
         self.store = store
         self.session_id = session_id
-        self.tool_run_id: int | None = None
+        self._change_ids: list[int] = []
 
     def record(self, path: str, before: bytes | None, after: bytes | None, diff: str) -> None:
         """Store one change with its blobs and diff."""
-        self.store.record_file_change(
-            self.session_id, path=path, before=before, after=after, diff=diff, tool_run_id=self.tool_run_id
+        self._change_ids.append(
+            self.store.record_file_change(self.session_id, path=path, before=before, after=after, diff=diff)
         )
+
+    def take_change_ids(self) -> list[int]:
+        ids, self._change_ids = self._change_ids, []
+        return ids
 
 
 def undo(

@@ -41,16 +41,26 @@ def session_id_or_latest(store: Store, settings: Settings, session_id: str | Non
     return store.resolve_id(session_id)
 
 
-def read_text_argument(value: str | None, what: str) -> str | None:
-    """The argument itself, or stdin when it is ``-`` or missing and stdin is piped. None when absent."""
-    if value == "-" or (value is None and not sys.stdin.isatty()):
-        text = sys.stdin.read()
+def read_text_argument(value: str | None, what: str, *, optional: bool = False) -> str | None:
+    """The argument itself, or stdin when it is ``-`` or missing and stdin is piped. None when absent.
+
+    An ``optional`` argument left out with empty (or closed) input is simply absent: scripts and CI run
+    ``agent fix`` with no terminal and nothing on stdin.
+    """
+    if value == "-" or (value is None and not _stdin_is_tty()):
+        text = sys.stdin.read() if sys.stdin is not None else ""
         if not text.strip():
+            if optional and value is None:
+                return None
             raise UsageError(f"no {what} on standard input")
         return text.strip()
     if value is not None and not value.strip():
         raise UsageError(f"the {what} is empty")
     return value
+
+
+def _stdin_is_tty() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -52,7 +52,7 @@ def fix_cmd(
     Exit 0 when the tests pass afterwards, 1 when they do not. DESCRIPTION (optional, "-" reads standard
     input) says what is wrong.
     """
-    text = read_text_argument(description, "description")
+    text = read_text_argument(description, "description", optional=True)
     given = flags(ctx)
     # Command options go through the same merge as global ones so `agent config` logic and sources hold.
     for name, value in (("test_cmd", test_cmd), ("candidates", candidates), ("time_limit", time_limit)):

@@ -143,3 +143,13 @@ def test_resume_needs_exactly_one_of_id_and_last(run_cli: Run, project: Path) ->
 
 def test_resume_last_without_sessions_says_so(run_cli: Run, project: Path) -> None:
     _assert_one_line_error(run_cli(["resume", "--last"], cwd=project), 2, "no sessions for", "--all")
+
+
+def test_fix_without_a_description_and_nothing_on_stdin_just_runs(run_cli: Run, project: Path) -> None:
+    # Scripts and CI call `agent fix` with no terminal and empty stdin: the description is simply absent.
+    out = run_cli(
+        ["fix", "--test-cmd", "true", "--backend", "remote", "--base-url", "http://127.0.0.1:9/v1"],
+        cwd=project,
+    )
+    assert out.code == 0, out.err
+    assert "Traceback" not in out.err

@@ -65,6 +65,8 @@ def test_multi_step_session_reads_edits_and_runs_the_tests(server, repo):
     assert [r.name for r in data.tool_runs] == ["read_file", "edit_file", "run_shell"]
     [change] = store.file_changes(session.id)
     assert change.path == "calc.py" and "+    return a + b" in change.diff
+    assert change.tool_run_id == data.tool_runs[1].id  # undo takes back the edit_file call as one step
+    assert data.session.project_dir == str(repo)
     assert data.session.prompt_name == "system" and data.session.prompt_version == "1.0.0"
     assert data.session.usage == {"prompt_tokens": 44, "completion_tokens": 28}
     shown = out.getvalue()

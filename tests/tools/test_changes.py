@@ -115,11 +115,15 @@ def test_a_multi_file_tool_run_is_one_step(
 ) -> None:
     recorder = StoreRecorder(store, session)
     ctx = ToolContext(workspace, Gate(workspace, mode="full-auto"), recorder)
-    recorder.tool_run_id = store.record_tool_run(
-        session, tool_call_id="call_1", name="apply_patch", arguments="{}", result="ok", duration_s=0.1
-    )
     patch = "--- /dev/null\n+++ b/a.txt\n@@ -0,0 +1 @@\n+a\n--- /dev/null\n+++ b/b.txt\n@@ -0,0 +1 @@\n+b\n"
     _run(registry, ctx, "apply_patch", patch=patch)
+    # As the loop does: changes are stored as they happen, then linked to the run stored after the tool returns.
+    ids = recorder.take_change_ids()
+    assert len(ids) == 2 and recorder.take_change_ids() == []
+    store.record_tool_run(
+        session, tool_call_id="call_1", name="apply_patch", arguments="{}", result="ok", duration_s=0.1,
+        file_change_ids=ids,
+    )  # fmt: skip
     assert sorted(undo(store, session, workspace=workspace)) == ["a.txt", "b.txt"]
     assert _state(workspace) == {}
 
