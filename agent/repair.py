@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import difflib
 import json
+import os
 import queue
 import threading
 import time
@@ -453,8 +454,6 @@ def decode_rule(settings: Any) -> str:
     `KIRI_LOCAL_COMMIT=fixed` gives one-token-per-step decoding (the benchmark's baseline); the default is
     draft-and-verify.
     """
-    import os
-
     rule = getattr(settings, "local_commit", None) or os.environ.get("KIRI_LOCAL_COMMIT") or "draft_verify"
     if rule not in COMMIT_RULES:
         raise UsageError(f"KIRI_LOCAL_COMMIT={rule!r}: expected one of {', '.join(COMMIT_RULES)}")
@@ -474,6 +473,10 @@ def load_local(settings: Any) -> tuple[Any, Any, Any]:
         raise BackendError(f"cannot load the local model {name}: {exc}") from None
     model.eval()
     device = next(model.parameters()).device
+    if device.type == "cpu":
+        # The verification workers need cores too, and on a busy machine torch's intra-op threads spin-wait on
+        # each other: a tiny model drafted ~100x slower with two threads on two shared cores than with one.
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) - 2))
     # Seeded: the same failing project gives the same drafts, so a run can be reproduced and compared.
     return model, tokenizer, torch.Generator(device=device).manual_seed(0)
 
