@@ -13,6 +13,7 @@ from local_model.load import LoadError, load_model, resolve_checkpoint, save_mod
 from tests.local_model.test_model import (
     config_json,
     make_tokenizer,
+    one_thread,  # noqa: F401  (autouse fixture: applies to this module)
     reference_logits,
     tiny_model,
     write_checkpoint,

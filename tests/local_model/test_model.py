@@ -10,6 +10,7 @@ import json
 import math
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import save_file
 from tokenizers import Tokenizer as HFTokenizer
@@ -236,6 +237,15 @@ def tiny_model(*, shift: bool = False, seed: int = 0, scale: float = 20.0, vocab
             if p.dim() == 2:
                 p.mul_(scale)
     return model.eval()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models run ~40x faster on one thread than on two cores shared with other work; restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 # ------------------------------------------------------------------------------------------- model-level tests
