@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.errors import BackendError, UsageError
+from agent.errors import BackendError
 from agent.localize import Suspect, encode_lines, masked_logprobs, rank_lines, window
 from agent.templates import Template, line_offsets, templates_for_line
 from agent.verify import TestRun, restore, scratch_copy, verify_in
@@ -34,7 +34,6 @@ from agent.verify import TestRun, restore, scratch_copy, verify_in
 DELETE_LOGPROB = -1.5
 LINES_PER_ROUND = 3
 CONTEXT_TOKENS = 384  # tokens of surrounding code given to the model per template
-COMMIT_RULES = ("draft_verify", "threshold", "fixed")
 
 
 @dataclass
@@ -449,15 +448,9 @@ def run_local_repair(
 
 
 def decode_rule(settings: Any) -> str:
-    """The sampler's commit rule: `settings.local_commit` when Settings has it, else `KIRI_LOCAL_COMMIT`.
-
-    `KIRI_LOCAL_COMMIT=fixed` gives one-token-per-step decoding (the benchmark's baseline); the default is
-    draft-and-verify.
-    """
-    rule = getattr(settings, "local_commit", None) or os.environ.get("KIRI_LOCAL_COMMIT") or "draft_verify"
-    if rule not in COMMIT_RULES:
-        raise UsageError(f"KIRI_LOCAL_COMMIT={rule!r}: expected one of {', '.join(COMMIT_RULES)}")
-    return rule
+    """The sampler's commit rule (setting `local_commit`, env `KIRI_LOCAL_COMMIT`): draft-and-verify by default,
+    `fixed` for one token per step (the benchmark's baseline)."""
+    return settings.local_commit
 
 
 def load_local(settings: Any) -> tuple[Any, Any, Any]:
