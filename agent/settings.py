@@ -68,6 +68,7 @@ class Settings:
     time_limit: float = 300.0
     local_model_path: Path | None = None  # None: the bundled model
     device: str | None = None  # None: pick automatically
+    max_output_tokens: int | None = None  # per model reply; None: the backend's default (local: 512)
     local_commit: str = "draft_verify"  # the local sampler's commit rule; "fixed" is one token per step
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -231,6 +232,7 @@ SPECS: dict[str, _Spec] = {
     "time_limit": _Spec(_positive_float, ("KIRI_TIME_LIMIT",), "--time-limit"),
     "local_model_path": _Spec(_opt_path, ("KIRI_LOCAL_MODEL",)),
     "device": _Spec(_opt_str, ("KIRI_DEVICE",)),
+    "max_output_tokens": _Spec(_opt_int, ("KIRI_MAX_OUTPUT_TOKENS",)),
     "local_commit": _Spec(_choice(("draft_verify", "threshold", "fixed")), ("KIRI_LOCAL_COMMIT",)),
 }
 

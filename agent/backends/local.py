@@ -52,16 +52,16 @@ class LocalBackend:
         self,
         settings: Any,
         *,
-        max_new_tokens: int = 512,
+        max_new_tokens: int | None = None,
         block_length: int = 32,
-        commit: str = "draft_verify",
+        commit: str | None = None,
     ) -> None:
         self.model_ref = str(settings.local_model_path or getattr(settings, "model", None) or DEFAULT_MODEL)
         self.device: str | None = settings.device
         self.temperature: float = settings.temperature or 0.0
-        self.max_new_tokens = max_new_tokens
+        self.max_new_tokens = max_new_tokens or settings.max_output_tokens or 512
         self.block_length = block_length
-        self.commit = commit
+        self.commit = settings.local_commit if commit is None else commit
         self._loaded: tuple[Any, Any] | None = None
 
     def _load(self) -> tuple[Any, Any]:

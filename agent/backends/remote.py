@@ -39,6 +39,7 @@ class RemoteBackend:
         self.base_url: str | None = settings.base_url
         self.api_key: str | None = settings.api_key
         self.temperature: float | None = settings.temperature
+        self.max_tokens: int | None = settings.max_output_tokens
         # Optional settings (not every Settings has them); keyword arguments win, for tests and embedders.
         self.retries = retries if retries is not None else getattr(settings, "retries", 4)
         self.backoff = backoff if backoff is not None else getattr(settings, "retry_backoff", 1.0)
@@ -131,6 +132,8 @@ class RemoteBackend:
                 kwargs["tools"] = tools
         if self.temperature is not None:
             kwargs["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            kwargs["max_tokens"] = self.max_tokens
         client = self._client_()
         if not self.streaming:
             completion = client.chat.completions.create(**kwargs)
