@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 import difflib
 import json
-import os
 import queue
 import threading
 import time
@@ -466,10 +465,6 @@ def load_local(settings: Any) -> tuple[Any, Any, Any]:
         raise BackendError(f"cannot load the local model {name}: {exc}") from None
     model.eval()
     device = next(model.parameters()).device
-    if device.type == "cpu":
-        # The verification workers need cores too, and on a busy machine torch's intra-op threads spin-wait on
-        # each other: a tiny model drafted ~100x slower with two threads on two shared cores than with one.
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) - 2))
     # Seeded: the same failing project gives the same drafts, so a run can be reproduced and compared.
     return model, tokenizer, torch.Generator(device=device).manual_seed(0)
 
