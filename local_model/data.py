@@ -202,13 +202,8 @@ def is_validation(doc: Doc, fraction: float) -> bool:
     return h % 10_000 < fraction * 10_000
 
 
-def build(out: Path, vocab_size: int = 4096, val_fraction: float = 0.02, packages: bool = True) -> dict:
-    """Write tokenizer.json, train.bin, val.bin (uint16 token ids, docs separated by EOS) and manifest.json."""
-    import numpy as np
-
-    from .tokenizer import EOS, train_bpe
-
-    out.mkdir(parents=True, exist_ok=True)
+def select(out: Path, packages: bool = True) -> tuple[list[Doc], dict[str, int], list[tuple[Doc, str]]]:
+    """(kept docs, filter statistics, benchmark overlaps dropped): the corpus's files, deterministically."""
     docs = stdlib_docs() + (fetch_sdists(out / "sdists") if packages else [])
     stats: dict[str, int] = {"files_seen": len(docs)}
     kept, seen = [], set()
@@ -224,8 +219,18 @@ def build(out: Path, vocab_size: int = 4096, val_fraction: float = 0.02, package
         kept.append(d)
     leaks = benchmark_leaks(kept)
     leaked = {id(d) for d, _ in leaks}
-    kept = [d for d in kept if id(d) not in leaked]
     stats["dropped: benchmark overlap"] = len(leaks)
+    return [d for d in kept if id(d) not in leaked], stats, leaks
+
+
+def build(out: Path, vocab_size: int = 4096, val_fraction: float = 0.02, packages: bool = True) -> dict:
+    """Write tokenizer.json, train.bin, val.bin (uint16 token ids, docs separated by EOS) and manifest.json."""
+    import numpy as np
+
+    from .tokenizer import EOS, train_bpe
+
+    out.mkdir(parents=True, exist_ok=True)
+    kept, stats, leaks = select(out, packages)
     train = [d for d in kept if not is_validation(d, val_fraction)]
     val = [d for d in kept if is_validation(d, val_fraction)]
 
@@ -272,14 +277,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.check:
-        docs = [
-            Doc(**row)
-            for split in ("train", "val")
-            for row in json.loads((args.out / f"{split}_files.json").read_text())
-        ]
-        leaks = benchmark_leaks(docs)
+        # The benchmark grows after a corpus is built: select the files again (deterministic, sdists cached)
+        # and look for overlaps before the filter that drops them, so a leak into a trained corpus shows.
+        kept, _stats, leaks = select(args.out, packages=not args.stdlib_only)
         programs = len(list(BENCH_PROGRAMS.rglob("*.py"))) if BENCH_PROGRAMS.is_dir() else 0
-        print(f"{len(docs)} corpus files checked against {programs} benchmark files: {len(leaks)} overlaps")
+        built = (
+            json.loads((args.out / "manifest.json").read_text())
+            if (args.out / "manifest.json").exists()
+            else {}
+        )
+        print(
+            f"{len(kept) + len(leaks)} corpus files checked against {programs} benchmark files: {len(leaks)} overlaps"
+            f" (the corpus in {args.out} was built with {len(built.get('benchmark_leaks', []))} dropped)"
+        )
         for d, name in leaks:
             print(f"  {d.source}/{d.path} contains {name}")
         return 1 if leaks else 0
