@@ -94,7 +94,7 @@ def _local(
     settings: Any, io: IO, workspace: Path, cmd: str, first: Any, description: str | None
 ) -> tuple[str, str, Any, int, dict]:
     from agent.repair import run_local_repair
-    from agent.session import ShowingRecorder, open_store, prompt_environment
+    from agent.session import ShowingRecorder, _git, open_store, prompt_environment
     from prompts import load_prompt
     from tools import Gate
     from tools.errors import PermissionDenied
@@ -102,21 +102,23 @@ def _local(
 
     store = open_store(settings)
     prompt = load_prompt("fix")
+    root = Path(settings.workspace_root)
     session_id = store.create_session(
-        project_dir=str(workspace), backend="local", model=settings.model, prompt_name=prompt.name,
+        project_dir=str(root), backend="local", model=settings.model, prompt_name=prompt.name,
         prompt_version=prompt.version, system_prompt=prompt.render(**prompt_environment(settings, test_cmd=cmd)),
+        git_head=_git(root, "rev-parse", "HEAD"),
     )  # fmt: skip
     store.append_message(session_id, "user", fix_task(description, cmd, first.output))
     result = run_local_repair(settings, workspace, cmd, first, store, session_id, io)
     store.append_message(session_id, "assistant", result.report or None)
     if result.verified and result.candidate:
         # Verified in a scratch copy; now apply to the workspace, through the gate like any edit.
-        gate = Gate(
-            workspace, mode=settings.approval, approver=io.approve, deny_patterns=settings.deny_patterns
-        )
+        # Through a gate at the project root, like the loop's tools, so undo resolves the recorded paths.
+        gate = Gate(root, mode=settings.approval, approver=io.approve, deny_patterns=settings.deny_patterns)
         recorder = ShowingRecorder(store, session_id, io)
         try:
-            for path, content in result.candidate.items():
+            for rel, content in result.candidate.items():
+                path = (workspace / rel).resolve().relative_to(root.resolve()).as_posix()
                 before = gate.read_bytes(path)
                 after = content.encode("utf-8")
                 diff = unified_diff(path, before, after)

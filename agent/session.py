@@ -162,8 +162,10 @@ def open_session(
         session_id = store.resolve_id(session_id)
         record = store.get_session(session_id)
         usage = record.usage
+        # Resuming continues on the backend and model the session ran with, unless the user asked for others.
+        if settings.sources.get("backend", "default").startswith("default") and record.backend:
+            settings = dataclasses.replace(settings, backend=record.backend)
         if settings.sources.get("model", "default").startswith("default") and record.model:
-            # Resuming continues with the model the session ran with, unless the user asked for another.
             settings = dataclasses.replace(settings, model=record.model)
         resumed = True
     else:
@@ -176,10 +178,15 @@ def open_session(
         )  # fmt: skip
         resumed = False
     backend = make_backend(settings)
+    # Tools work from the project root, the directory the session is filed under: file changes are recorded
+    # relative to it, so `agent undo` and `agent diff` resolve them against the same root from anywhere.
     gate = Gate(
-        settings.workspace, mode=settings.approval, approver=io.approve, deny_patterns=settings.deny_patterns
+        settings.workspace_root,
+        mode=settings.approval,
+        approver=io.approve,
+        deny_patterns=settings.deny_patterns,
     )
-    ctx = ToolContext(settings.workspace, gate, ShowingRecorder(store, session_id, io))
+    ctx = ToolContext(settings.workspace_root, gate, ShowingRecorder(store, session_id, io))
     window = ContextWindow(settings.context_window(), settings.model)
     counts = {k: int((usage or {}).get(k, 0)) for k in ("prompt_tokens", "completion_tokens")}
     agent = Agent(
@@ -235,7 +242,12 @@ def run_task(settings: Any, task: str) -> int:
     io = IO.for_settings(settings)
     session = open_session(settings, io)
     io.info(f"session {session.id[:8]} · {settings.backend} · {settings.model}")
-    result = session.agent.run(task)
+    try:
+        result = session.agent.run(task)
+    except BaseException:
+        # A backend error (or anything else) ends the task: the session must not stay "active" forever.
+        session.store.update_session(session.id, status="error", usage=session.agent.usage)
+        raise
     summary = finish(session, result, started)
     if settings.json_output:
         print(json.dumps(summary, indent=2))

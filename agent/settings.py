@@ -225,7 +225,8 @@ SPECS: dict[str, _Spec] = {
     "context_limit": _Spec(_opt_int, ("KIRI_CONTEXT_LIMIT",)),
     "temperature": _Spec(_temperature, ("KIRI_TEMPERATURE",)),
     "deny_patterns": _Spec(_patterns, ("KIRI_DENY",)),
-    "test_cmd": _Spec(_opt_str, ("KIRI_TEST_CMD",), "--test-cmd"),
+    # `agent fix` runs the test command without asking: a repository must not choose what that runs.
+    "test_cmd": _Spec(_opt_str, ("KIRI_TEST_CMD",), "--test-cmd", project_ok=False),
     "shell_timeout": _Spec(_int, ("KIRI_SHELL_TIMEOUT",)),
     "color": _Spec(_bool, ()),
     "candidates": _Spec(_int, ("KIRI_CANDIDATES",), "--candidates"),

@@ -428,7 +428,7 @@ class Repl:
         return "exit"
 
     def _cmd_sessions(self, arg: str) -> None:
-        rows = self.store.list_sessions(project_dir=str(self.settings.workspace), limit=20)
+        rows = self.store.list_sessions(project_dir=str(self.settings.workspace_root), limit=20)
         for row in rows:
             mark = "*" if row.id == self.session.id else " "
             title = (row.title or "").replace("\n", " ")[:60]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io as stdio
 import json
 import os
@@ -160,3 +161,28 @@ def test_long_tool_output_is_truncated_with_a_note(server, repo):
     assert len(sent["content"]) < 4500 and "truncated for the model" in sent["content"]
     [run] = session.store.load(session.id).tool_runs
     assert len(run.result) > len(sent["content"])  # the store keeps the full output
+
+
+def test_a_session_started_in_a_subdirectory_undoes_the_right_file(server, repo):
+    # Started in repo/sub, the session is filed under the repo root and its paths are relative to that root, so
+    # `agent undo` (which resolves them against the root) restores sub/notes.txt, not a file of the same name above.
+    from tools.changes import undo
+
+    sub = repo / "sub"
+    sub.mkdir()
+    (sub / "notes.txt").write_text("original\n")
+    (repo / "notes.txt").write_text("top level, not ours\n")
+    server.add(
+        tool_reply(call("edit_file", {"path": "sub/notes.txt", "old": "original", "new": "changed"}, "c1")),
+        text_reply("Done."),
+    )
+    io, _ = plain_io()
+    settings = dataclasses.replace(settings_for(repo, server), workspace=sub.resolve())
+    session = open_session(settings, io)
+    session.agent.run("change the notes")
+    assert (sub / "notes.txt").read_text() == "changed\n"
+    store = Store(session.settings.db_url)
+    assert store.get_session(session.id).project_dir == str(repo.resolve())
+    assert undo(store, session.id) == ["sub/notes.txt"]
+    assert (sub / "notes.txt").read_text() == "original\n"
+    assert (repo / "notes.txt").read_text() == "top level, not ours\n"
