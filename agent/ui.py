@@ -234,8 +234,11 @@ class IO:
 
         history: Any = InMemoryHistory()
         if self.history_file is not None:
-            self.history_file.parent.mkdir(parents=True, exist_ok=True)
-            history = FileHistory(str(self.history_file))
+            try:
+                self.history_file.parent.mkdir(parents=True, exist_ok=True)
+                history = FileHistory(str(self.history_file))
+            except OSError as exc:  # an unwritable data dir costs the history, not the session
+                self.warn(f"input history not saved: {exc.strerror}: {self.history_file.parent}")
         return PromptSession(
             history=history,
             completer=_completer(commands, self.workspace),
@@ -316,7 +319,12 @@ def expand_mentions(text: str, workspace: Path) -> str:
         path = (root / rel).resolve()
         if not path.is_relative_to(root) or not path.is_file() or rel in attached:
             continue
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:  # unreadable: say so to the model rather than crash the prompt
+            attached.append(rel)
+            text += f'\n\n<file path="{rel}">[cannot read: {exc.strerror}]</file>'
+            continue
         note = ""
         if len(data) > MAX_MENTION_BYTES:
             data, note = data[:MAX_MENTION_BYTES], f"\n[... truncated at {MAX_MENTION_BYTES} bytes ...]"
