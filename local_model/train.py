@@ -207,6 +207,7 @@ def train(
 
     started, window_t, window_tokens = time.time(), time.time(), 0
     model.train()
+    report = Reporter(cfg.max_steps, state["step"])
     while state["step"] < cfg.max_steps:
         if max_minutes is not None and time.time() - started > max_minutes * 60:
             break
@@ -231,11 +232,7 @@ def train(
             entry = {"step": state["step"], "tokens": state["tokens"], "loss": loss.item(), "masked_ce": ce.item(),
                      "acc": acc.item(), "lr": lr_at(step, cfg), "tok_per_s": rate}  # fmt: skip
             state["log"].append(entry)
-            print(
-                f"step {entry['step']:>6} tokens {entry['tokens'] / 1e6:7.2f}M loss {entry['loss']:.3f} "
-                f"masked-ce {entry['masked_ce']:.3f} acc {entry['acc']:.3f} lr {entry['lr']:.2e} {rate:,.0f} tok/s",
-                flush=True,
-            )
+            report.step(entry)
             window_t, window_tokens = now, 0
         if state["step"] % cfg.eval_every == 0:
             ev = {
@@ -244,15 +241,46 @@ def train(
                 **evaluate(model, data / "val.bin", cfg, dev),
             }
             state["evals"].append(ev)
-            print("eval " + " ".join(f"{k} {v:.4g}" for k, v in ev.items()), flush=True)
+            report.line("eval " + " ".join(f"{k} {v:.4g}" for k, v in ev.items()))
         if state["step"] % cfg.save_every == 0:
             save()
+    report.close()
     ev = {"step": state["step"], "tokens": state["tokens"], **evaluate(model, data / "val.bin", cfg, dev)}
     state["evals"].append(ev)
     print("final eval " + " ".join(f"{k} {v:.4g}" for k, v in ev.items()), flush=True)
     save()
     plot(state, out / "loss.png")
     return state
+
+
+class Reporter:
+    """A progress bar with loss and tokens/s on a terminal; one log line per report otherwise (logs, CI)."""
+
+    def __init__(self, total: int, done: int) -> None:
+        self.bar = None
+        if sys.stdout.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
+                TimeRemainingColumn(),
+            )  # fmt: skip
+            self.task = self.bar.add_task("train", total=total, completed=done, stats="")
+            self.bar.start()
+
+    def step(self, e: dict) -> None:
+        stats = f"loss {e['loss']:.3f} acc {e['acc']:.3f} {e['tok_per_s']:,.0f} tok/s {e['tokens'] / 1e6:.2f}M tok"
+        if self.bar is not None:
+            self.bar.update(self.task, completed=e["step"], stats=stats)
+        else:
+            print(f"step {e['step']:>6} {stats} masked-ce {e['masked_ce']:.3f} lr {e['lr']:.2e}", flush=True)
+
+    def line(self, text: str) -> None:
+        (self.bar.console.print if self.bar is not None else print)(text)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def plot(state: dict, path: Path) -> None:
