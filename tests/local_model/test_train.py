@@ -23,15 +23,15 @@ def mul(a, b):
     return a * b
 
 
-class Counter:
+class Stack:
     def __init__(self):
-        self.counts = {}
+        self.items = []
 
-    def add(self, key):
-        self.counts[key] = self.counts.get(key, 0) + 1
+    def push(self, item):
+        self.items.append(item)
 
-    def most_common(self):
-        return max(self.counts, key=self.counts.get)
+    def pop(self):
+        return self.items.pop()
 '''
 
 
@@ -53,7 +53,7 @@ def corpus(tmp_path_factory) -> Path:
 def test_tokenizer_reserves_special_tokens_and_round_trips(corpus):
     tok = Tokenizer.from_file(corpus / "tokenizer.json")
     assert [tok.token_to_id(t) for t in (MASK, EOS, PAD)] == [0, 1, 2]
-    text = "    def add(self, key):\n        self.counts[key] = self.counts.get(key, 0) + 1\n"
+    text = "    def push(self, item):\n        self.items.append(item)\n"
     assert tok.decode(tok.encode(text)) == text
 
 
