@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from agent.verify import detect_test_command, parse_failed, run_tests, scratch_copy, verify_candidate
+from tests.procs import dies
 
 PYTEST = f"{sys.executable} -m pytest -q -p no:cacheprovider"
 
@@ -69,25 +69,6 @@ def test_parse_failed_reads_summary_lines() -> None:
     assert parse_failed(output) == ["tests/test_x.py::test_a", "tests/test_y.py"]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"  # a zombie has been killed; it only waits for its parent to reap it
-
-
-def _dies(pid: int, within: float = 10.0) -> bool:
-    # SIGKILL is delivered asynchronously: on a busy machine a killed process can still be scheduled for a few
-    # milliseconds after killpg() returns. What matters is that it dies, not the exact instant.
-    deadline = time.monotonic() + within
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def test_hanging_candidate_is_killed_with_its_process_group(tmp_path: Path) -> None:
     _project(tmp_path)
     pidfile = tmp_path / "pid"
@@ -95,7 +76,7 @@ def test_hanging_candidate_is_killed_with_its_process_group(tmp_path: Path) -> N
     run = verify_candidate(tmp_path, {"m.py": hang}, PYTEST, ["test_m.py::test_one"], timeout=3)
     assert run.timed_out and not run.passed
     assert "timed out after 3s" in run.output
-    assert _dies(int(pidfile.read_text()))  # the pytest process itself, not only the shell, is gone
+    assert dies(int(pidfile.read_text()))  # the pytest process itself, not only the shell, is gone
     assert (tmp_path / "m.py").read_text().startswith("def inc")  # the workspace was not touched
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.procs import dies
 from tools import ToolResult
 from tools.shell import run_command
 
@@ -34,14 +33,7 @@ def test_timeout_kills_the_process_group(call: Call, workspace: Path) -> None:
     content = call("run_shell", command=command, timeout=1).content
     assert "timed out after 1s" in content
     pid = int((workspace / "child.pid").read_text())
-    for _ in range(50):  # the kernel may take a moment to reap it
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError(f"child {pid} survived the timeout")
+    assert dies(pid), f"child {pid} survived the timeout"
 
 
 def test_long_output_keeps_head_and_tail(workspace: Path) -> None:
