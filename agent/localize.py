@@ -171,15 +171,14 @@ def ochiai_scores(data: dict[str, Any]) -> dict[tuple[str, int], float]:
     return {key: n / math.sqrt(total_failed * (n + ep.get(key, 0))) for key, n in ef.items()}
 
 
-def masked_logprobs(
-    model: Any,
-    rows: Sequence[Sequence[int]],
-    masked: Sequence[Sequence[int]],
-    targets: Sequence[Sequence[int]],
-) -> list[float]:
-    """Mean log-probability of `targets` at the `masked` positions of each row, in one batched forward pass.
+def masked_distributions(
+    model: Any, rows: Sequence[Sequence[int]], positions: Sequence[Sequence[int]]
+) -> list[Any]:
+    """Log-probabilities over the vocabulary at `positions` of each row, one batched forward pass: a list of
+    (len(positions[i]), V) float tensors on the CPU.
 
-    Rows may differ in length; they are right-padded and the padding is hidden with the attention mask.
+    Rows may differ in length; they are right-padded and the padding is hidden with the attention mask. A position
+    the model cannot predict (the first one of a Dream-family model, whose logits are shifted) gets all -inf.
     """
     import torch
 
@@ -193,17 +192,33 @@ def masked_logprobs(
         attention[i, : len(row)] = True
     with torch.inference_mode():
         logits = model(ids.to(device), attention_mask=attention.to(device))  # (B, T, V)
-        logp = torch.log_softmax(logits.float(), dim=-1)
+        logp = torch.log_softmax(logits.float(), dim=-1).cpu()
     shift = 1 if config.logit_shift else 0  # Dream family: logits[:, i] predict token i + 1
+    out = []
+    for i, wanted in enumerate(positions):
+        dist = torch.full((len(wanted), logp.shape[-1]), float("-inf"))
+        for j, pos in enumerate(wanted):
+            if pos - shift >= 0:
+                dist[j] = logp[i, pos - shift]
+        out.append(dist)
+    return out
+
+
+def masked_logprobs(
+    model: Any,
+    rows: Sequence[Sequence[int]],
+    masked: Sequence[Sequence[int]],
+    targets: Sequence[Sequence[int]],
+) -> list[float]:
+    """Mean log-probability of `targets` at the `masked` positions of each row, in one batched forward pass.
+
+    Positions the model cannot predict (see `masked_distributions`) are left out of the mean; none left gives 0.
+    """
     scores = []
-    for i, (positions, wanted) in enumerate(zip(masked, targets, strict=True)):
-        pairs = [(p - shift, t) for p, t in zip(positions, wanted, strict=True) if p - shift >= 0]
-        if not pairs:
-            scores.append(0.0)
-            continue
-        pos = torch.tensor([p for p, _ in pairs])
-        tok = torch.tensor([t for _, t in pairs], device=logp.device)
-        scores.append(float(logp[i, pos.to(logp.device), tok].mean()))
+    for dist, wanted in zip(masked_distributions(model, rows, masked), targets, strict=True):
+        picked = [float(dist[j, t]) for j, t in enumerate(wanted)]
+        picked = [v for v in picked if v != float("-inf")]
+        scores.append(sum(picked) / len(picked) if picked else 0.0)
     return scores
 
 

@@ -64,7 +64,7 @@ class Settings:
     test_cmd: str | None = None
     shell_timeout: int = 120
     color: bool = True
-    candidates: int = 64
+    candidates: int = 256
     time_limit: float = 300.0
     local_model_path: Path | None = None  # None: the bundled model
     device: str | None = None  # None: pick automatically

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.warm import WarmPytest
+
 # Directories never worth copying into a scratch workspace: VCS data, caches, environments, dependencies.
 SCRATCH_IGNORE = (
     ".git",
@@ -129,23 +131,23 @@ def run_tests(
     *,
     cancel: threading.Event | None = None,
     env: dict[str, str] | None = None,
+    warm: WarmPytest | None = None,
 ) -> TestRun:
     """Run `cmd` in `workspace` with a wall-clock `timeout`; `only` restricts a pytest run to those node ids.
 
     `cancel`, when set by another thread, kills the run early (the result says `cancelled`); `env` adds
-    variables for the child on top of this process's environment.
+    variables for the child on top of this process's environment. `warm`, a server started for this same `cmd`
+    (see `command_env`), runs it without start-up cost; if the server has died, the command runs cold.
     """
-    full = cmd
+    extra: list[str] = []
     if is_pytest(cmd):
         # -rfE: make sure the summary that names failing tests is printed whatever the user's addopts say.
-        full += " -rfE"
-        if only:
-            full += " " + " ".join(shlex.quote(node) for node in only)
-    env = {**os.environ, **(env or {})}
-    # Candidates rewrite files within the same second and often keep their size (`<` -> `>`); a bytecode cache
-    # keyed on mtime and size would then run the previous candidate's code.
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
+        extra = ["-rfE", *(only or [])]
+    full = " ".join([cmd, *(shlex.quote(word) for word in extra)])
     start = time.monotonic()
+    if warm is not None and (done := warm.run(workspace, extra, timeout, cancel)) is not None:
+        return _result(*done, timeout=timeout, seconds=time.monotonic() - start)
+    env = command_env(env)
     with tempfile.TemporaryFile(mode="w+b") as sink:
         try:
             proc = subprocess.Popen(
@@ -177,7 +179,23 @@ def run_tests(
                 break
         sink.seek(0)
         output = sink.read().decode("utf-8", errors="replace")
-    seconds = time.monotonic() - start
+    return _result(
+        returncode, output, timed_out, cancelled, timeout=timeout, seconds=time.monotonic() - start
+    )
+
+
+def command_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment test commands run in: ours, plus `extra`, without bytecode caches."""
+    env = {**os.environ, **(extra or {})}
+    # Candidates rewrite files within the same second and often keep their size (`<` -> `>`); a bytecode cache
+    # keyed on mtime and size would then run the previous candidate's code.
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _result(
+    returncode: int, output: str, timed_out: bool, cancelled: bool, *, timeout: float, seconds: float
+) -> TestRun:
     if timed_out:
         output += f"\n[kiri] test command timed out after {timeout:g}s and was killed\n"
     passed = returncode == 0 and not timed_out and not cancelled
@@ -217,6 +235,7 @@ def verify_in(
     timeout: float,
     *,
     cancel: threading.Event | None = None,
+    warm: WarmPytest | None = None,
 ) -> TestRun:
     """Write `files` (relative path -> new content) into `scratch`, run `failing` first, then the whole suite.
 
@@ -227,10 +246,10 @@ def verify_in(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     if failing and is_pytest(cmd):
-        first = run_tests(scratch, cmd, timeout, only=failing, cancel=cancel)
+        first = run_tests(scratch, cmd, timeout, only=failing, cancel=cancel, warm=warm)
         if not first.passed:  # fail fast: the whole suite cannot pass either
             return first
-    return run_tests(scratch, cmd, timeout, cancel=cancel)
+    return run_tests(scratch, cmd, timeout, cancel=cancel, warm=warm)
 
 
 def restore(scratch: Path, workspace: Path, files: list[str]) -> None:
