@@ -42,6 +42,7 @@ DELETE_LOGPROB = -1.5
 LINES_PER_ROUND = 3
 ENUMERATE_TOP = 96  # one-token fills kept per masked position, likeliest first
 UNKNOWN_ORIGINAL_LOGPROB = -3.0  # see Candidate.score
+DRAFT_ROWS = 48  # rows per generate() call when drafting
 CONTEXT_TOKENS = 384  # tokens of surrounding code given to the model per template
 
 
@@ -145,6 +146,7 @@ def code_facts(source: str) -> tuple[set[str], int] | None:
             names.add(node.id)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             names.add(node.name)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             body = node.body
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
                 pointless -= 1  # the docstring, counted below
@@ -337,16 +339,21 @@ def draft_line(
         if drafts > 1:
             passes.append((base.repeat_interleave(drafts - 1, dim=0), temperature))
         for template_ids, temp in passes:
-            if time.monotonic() >= deadline:
-                break
-            ids, _stats = generate(
-                model, template=template_ids, commit=commit, temperature=temp, generator=generator
-            )
             per = template_ids.shape[0] // len(group)
-            for r in range(template_ids.shape[0]):
-                tpl, prefix, _suffix, m = group[r // per]
-                fill_ids = [int(t) for t in ids[r, len(prefix) : len(prefix) + m] if int(t) not in special]
-                _add_fill(out, admit, tpl, tokenizer.decode(fill_ids), 0.0)
+            # In slices of DRAFT_ROWS rows, so that the deadline is checked every few seconds.
+            for first in range(0, template_ids.shape[0], DRAFT_ROWS):
+                if time.monotonic() >= deadline:
+                    break
+                rows_ids = template_ids[first : first + DRAFT_ROWS]
+                ids, _stats = generate(
+                    model, template=rows_ids, commit=commit, temperature=temp, generator=generator
+                )
+                for r in range(rows_ids.shape[0]):
+                    tpl, prefix, _suffix, m = group[(first + r) // per]
+                    fill_ids = [
+                        int(t) for t in ids[r, len(prefix) : len(prefix) + m] if int(t) not in special
+                    ]
+                    _add_fill(out, admit, tpl, tokenizer.decode(fill_ids), 0.0)
 
     _score_fills(model, tokenizer, source, line, list(out.values()))
     return list(out.values())
