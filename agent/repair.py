@@ -1,8 +1,9 @@
 """Draft-and-verify repair with the local diffusion coder: kiri's offline `agent fix --backend local`.
 
-locate (localize.py) -> masked templates per suspicious line (templates.py) -> the model infills many drafts per
-template in one batched `generate()` call -> drop drafts that do not parse -> rank by model likelihood -> verify
-in scratch copies on all workers (verify.py), failing tests first -> the first candidate that passes every test.
+locate (localize.py) -> masked templates per suspicious line (templates.py) -> the model fills them -> drop drafts
+that cannot be right -> rank by how much more the model likes the fill than the original, plus the line's
+suspiciousness -> verify in scratch copies on all workers (verify.py, warm.py), failing tests first -> the first
+candidate that passes every test.
 
 The search runs in rounds so that verification starts early and costly drafting happens only when needed:
 - round 1, every suspicious line: each span the model may rewrite with ONE token is a single masked position, so
