@@ -1,0 +1,67 @@
+"""`agent fix --backend local` end to end: a real subprocess, the bundled model, a real pytest project, the store.
+
+The bug is an extra line, so the fix (deleting it) does not depend on the tiny bundled model's skill: what is
+tested is the command around the search: the exit code, the JSON summary, the gate, and the session record.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.agent.test_repair_pipeline import EXTRA_LINE, make_project
+
+TEST_CMD = f"{sys.executable} -m pytest -q -x -p no:cacheprovider"
+FIXED = EXTRA_LINE["totals.py"].replace("    s += 1\n", "")
+
+
+def _fix(root: Path, *extra: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "agent", "fix", "make the tests pass", "--backend", "local", "--json",
+           "--test-cmd", TEST_CMD, "--candidates", "64", "--time-limit", "240", *extra]  # fmt: skip
+    return subprocess.run(cmd, cwd=root, input=stdin, capture_output=True, text=True, timeout=600)
+
+
+def _summary(proc: subprocess.CompletedProcess[str]) -> dict:
+    return json.loads(proc.stdout)  # with --json, stdout is the summary alone; progress goes to stderr
+
+
+def _export(session: str, root: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "export", session, "--format", "json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_local_fix_applies_the_verified_candidate_and_records_every_try(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "totals", EXTRA_LINE)
+    proc = _fix(root, "--yes")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (root / "totals.py").read_text() == FIXED
+    summary = _summary(proc)
+    tried = summary["steps"]  # candidates verified
+    assert summary["verified"] and summary["files_changed"] == ["totals.py"] and tried >= 1
+    assert "-    s += 1" in summary["diff"]
+    record = _export(summary["session_id"], root)
+    runs = record["tool_runs"]
+    assert len(runs) == tried and {r["name"] for r in runs} == {"verify_candidate"}
+    assert [r["result"].startswith("passed") for r in runs].count(
+        True
+    ) == 1  # the first to pass ends the search
+    assert all(json.loads(r["arguments"])["diff"].startswith("--- a/totals.py") for r in runs)
+    assert len(record["file_changes"]) == 1 and record["file_changes"][0]["diff"] == summary["diff"]
+
+
+def test_denied_approval_leaves_the_workspace_untouched(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "totals", EXTRA_LINE)
+    before = {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
+    proc = _fix(root, "--approval", "ask", stdin="n\n")  # without a terminal the default would be auto-edit
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "not applied" in proc.stderr and not _summary(proc)["files_changed"]
+    assert {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()} == before
