@@ -93,8 +93,9 @@ def _remote(
 def _local(
     settings: Any, io: IO, workspace: Path, cmd: str, first: Any, description: str | None
 ) -> tuple[str, str, Any, int, dict]:
+    from agent.commands.common import open_store
     from agent.repair import run_local_repair
-    from agent.session import ShowingRecorder, _git, open_store, prompt_environment
+    from agent.session import ShowingRecorder, _git, prompt_environment
     from prompts import load_prompt
     from tools import Gate
     from tools.errors import PermissionDenied

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.backends.base import Backend, make_backend
+from agent.commands.common import open_store
 from agent.context import ContextWindow
 from agent.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TASK_FAILED
 from agent.loop import Agent, TurnResult
@@ -134,13 +135,6 @@ class Session:
             raise UsageError(f"unknown approval mode {mode!r} (choose from {', '.join(MODES)})")
         self.gate.mode = mode
         self.settings = dataclasses.replace(self.settings, approval=mode)
-
-
-def open_store(settings: Any) -> Any:
-    """The store named by ``settings.db_url`` (memory's default SQLite file when None)."""
-    from memory import Store
-
-    return Store(settings.db_url)
 
 
 def open_session(

@@ -358,7 +358,8 @@ class Repl:
     """The interactive loop: read a line, run a slash command or a turn of the agent, repeat."""
 
     def __init__(self, settings: Any, session_id: str | None) -> None:
-        from agent.session import open_session, open_store
+        from agent.commands.common import open_store
+        from agent.session import open_session
 
         self.settings = settings
         self.io = IO.for_settings(settings, history=True)
