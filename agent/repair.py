@@ -249,6 +249,9 @@ def _add_fill(
         # One-line code edits only: an empty fill is the deletion's job, a comment is no fix, and a trailing
         # backslash joins the next line (a deletion in disguise).
         return
+    # Spans start and end at token boundaries and the text around them keeps its own spacing, so the model's
+    # leading space (' b' is one token, 'b' after `(` is rarer) is dropped: `norm(b)`, not `norm( b)`.
+    fill = fill.strip()
     new = tpl.apply(admit.source, fill)
     key = admit.key(new)
     if key is not None:

@@ -84,7 +84,9 @@ def test_enumeration_is_exact_distinct_and_finds_the_fix(memorised) -> None:
     source = PERIMETER["shapes.py"]  # `2 * (w - h)` on line 6
     cands = enumerate_line(model, tok, source, "shapes.py", 6, top=20)
     assert len({c.key for c in cands}) == len(cands) > 5
-    assert not any(c.template.kind == "delete" for c in cands)  # it would leave `def perimeter` without a body
+    assert not any(
+        c.template.kind == "delete" for c in cands
+    )  # it would leave `def perimeter` without a body
     assert all(c.fill.strip() and "\n" not in c.fill for c in cands if c.template.kind != "delete")
     best = max(cands, key=lambda c: c.score)
     assert best.source == PERIMETER_OK and best.fill == "+"
