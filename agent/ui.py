@@ -41,8 +41,12 @@ class IO:
         inp: TextIO | None = None,
         history_file: Path | None = None,
         workspace: Path | None = None,
+        err: TextIO | None = None,
     ) -> None:
         self.out = out or sys.stdout
+        # Warnings and errors: stderr, so `agent run ... > answer.txt` keeps them apart; a caller that gives `out`
+        # alone (a test's StringIO) gets everything there.
+        self.err = err or (sys.stderr if out is None else self.out)
         self.inp = inp or sys.stdin
         if pretty is None:
             pretty = self.inp.isatty() and self.out.isatty()
@@ -54,26 +58,39 @@ class IO:
         self._live: Any = None
         self._session: Any = None  # prompt-toolkit PromptSession, created on first input
         self.console: Any = None
+        self.err_console: Any = None
         if pretty:
             from rich.console import Console
 
             self.console = Console(file=self.out, no_color=not self.color, highlight=False, soft_wrap=False)
+            self.err_console = (
+                self.console
+                if self.err is self.out
+                else Console(file=self.err, no_color=not self.color, highlight=False, soft_wrap=False)
+            )
 
     @classmethod
     def for_settings(cls, settings: Any, *, history: bool = False) -> IO:
         """The IO for a command: human output on stderr when ``--json`` owns stdout."""
         out = sys.stderr if settings.json_output else sys.stdout
         history_file = data_dir() / "history" if history else None
-        return cls(color=settings.color, out=out, history_file=history_file, workspace=settings.workspace)
+        return cls(
+            color=settings.color,
+            out=out,
+            err=sys.stderr,
+            history_file=history_file,
+            workspace=settings.workspace,
+        )
 
     # -- plain messages --------------------------------------------------------------------------------------
 
-    def _line(self, text: str, style: str = "") -> None:
-        if self.console is not None:
-            self.console.print(text, style=style or None, markup=False, highlight=False)
+    def _line(self, text: str, style: str = "", *, to_err: bool = False) -> None:
+        console, stream = (self.err_console, self.err) if to_err else (self.console, self.out)
+        if console is not None:
+            console.print(text, style=style or None, markup=False, highlight=False)
         else:
-            self.out.write(text + "\n")
-            self.out.flush()
+            stream.write(text + "\n")
+            stream.flush()
 
     def info(self, message: str) -> None:
         """A status line (dim in a terminal)."""
@@ -81,11 +98,11 @@ class IO:
 
     def warn(self, message: str) -> None:
         """Something the user should notice."""
-        self._line(f"warning: {message}", "yellow")
+        self._line(f"warning: {message}", "yellow", to_err=True)
 
     def error(self, message: str) -> None:
         """One clear line; never a traceback."""
-        self._line(f"error: {message}", "bold red")
+        self._line(f"error: {message}", "bold red", to_err=True)
 
     def show(self, text: str) -> None:
         """Output as is (command results)."""
