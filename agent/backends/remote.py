@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -67,7 +68,7 @@ class RemoteBackend:
                 return
             except openai.BadRequestError as exc:
                 text = _error_text(exc).lower()
-                if not emitted and self.protocol == "native" and tools and "tool" in text:
+                if not emitted and self.protocol == "native" and tools and _NO_TOOLS.search(text):
                     self.protocol = (
                         "text"  # the model has no native tool calling: describe tools in the prompt
                     )
@@ -216,6 +217,17 @@ def _completion_events(completion: Any, text_mode: bool) -> Iterator[Event]:
     if completion.usage is not None:
         yield Usage(completion.usage.prompt_tokens or 0, completion.usage.completion_tokens or 0)
     yield Done(choice.finish_reason or "stop")
+
+
+# What servers say when a model has no native tool calling (Ollama "does not support tools", vLLM without
+# --enable-auto-tool-choice, proxies that reject the parameter). Only these switch to the text protocol: other
+# 400s that mention tools (a malformed tool message in the history) are real errors and must surface.
+_NO_TOOLS = re.compile(
+    r"(does not support|not supported|unsupported|unrecognized|unknown|not allowed|not permitted)[^.]{0,40}"
+    r"\b(tools?|function calling|tool_choice)\b"
+    r"|\b(tools?|function calling|tool_choice)\b[^.]{0,40}(not supported|unsupported|not allowed|not permitted)"
+    r"|enable-auto-tool-choice"
+)
 
 
 def _error_text(exc: Exception) -> str:

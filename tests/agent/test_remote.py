@@ -137,6 +137,15 @@ def test_server_without_native_tools_falls_back_to_text_protocol(server, tmp_pat
     )
 
 
+def test_other_400s_about_tools_are_errors_not_a_protocol_switch(server, tmp_path):
+    message = "messages with role 'tool' must be a response to a preceding message with 'tool_calls'"
+    server.add(error_reply(400, message))
+    b = backend(server, tmp_path)
+    with pytest.raises(BackendError, match="rejected the request \\(400\\).*role 'tool'"):
+        list(b.stream(MESSAGES, TOOLS))
+    assert b.protocol == "native" and len(server.requests) == 1
+
+
 def test_make_backend_picks_from_the_table(server, tmp_path):
     settings = make_settings(tmp_path, server.url, tmp_path / "db.sqlite3")
     assert isinstance(make_backend(settings), RemoteBackend)
