@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-import git
+import os
+
+# Without this GitPython refuses to import at all when no git executable is installed, which would take every
+# command down with a traceback; with it, the git tools report "git is not installed" and the rest works.
+os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
+import git  # noqa: E402
 
 from tools.context import ToolContext
 from tools.errors import ToolError

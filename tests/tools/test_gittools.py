@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -51,3 +54,21 @@ def test_status_diff_and_log(call: Call, workspace: Path) -> None:
 def test_diff_path_outside_is_denied(call: Call, workspace: Path) -> None:
     init_repo(workspace)
     assert call("git_diff", path="../x").denied
+
+
+def test_without_a_git_executable_the_tools_say_so(tmp_path: Path) -> None:
+    # A machine without git: kiri still starts, and the git tools answer with one clear line.
+    init_repo(tmp_path)  # made while git is still on PATH
+    empty = tmp_path / "no-bin"
+    empty.mkdir()
+    script = (
+        "from pathlib import Path\n"
+        "from tools import Gate, ToolContext, default_registry\n"
+        f"root = Path({str(tmp_path)!r})\n"
+        "ctx = ToolContext(root, Gate(root, mode='full-auto'))\n"
+        "print(default_registry().call('git_status', {}, ctx).content)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "GIT_PYTHON_REFRESH"} | {"PATH": str(empty)}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "git is not installed" in proc.stdout and "Traceback" not in proc.stderr
