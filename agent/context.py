@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -67,6 +68,16 @@ def truncate_output(text: str, max_chars: int) -> str:
     return text[:head] + note + text[len(text) - tail :]
 
 
+@dataclass
+class Compacted:
+    """The outcome of `ContextWindow.compact`."""
+
+    messages: list[dict[str, Any]]
+    usage: Usage | None
+    summary: str | None  # None: nothing was old enough to summarise
+    replaced: int  # messages after the system prompt that the summary stands for
+
+
 class ContextWindow:
     """Decides when the messages for the model must shrink, and shrinks them with the ``compact`` prompt."""
 
@@ -104,25 +115,22 @@ class ContextWindow:
         messages: list[dict[str, Any]],
         backend: Backend,
         render_prompt: Callable[[str, int], str],
-    ) -> tuple[list[dict[str, Any]], Usage | None]:
+    ) -> Compacted:
         """Summarise all but the system prompt and the most recent turns into one message.
 
         ``render_prompt(transcript, max_words)`` renders the compact prompt. Returns the new list (system prompt,
-        summary, recent messages verbatim) and the usage of the summarising call. The cut is made before a user
+        summary, recent messages verbatim), the usage of the summarising call, the summary, and how many messages
+        after the system prompt it replaced. The cut is made before a user
         message so that no tool result is separated from the assistant message that called it.
         """
         cut = self._cut_point(messages)
         if cut <= 1:
-            return messages, None
+            return Compacted(messages, None, None, 0)
         transcript = "\n\n".join(_transcript_entry(m) for m in messages[1:cut])
         prompt = render_prompt(transcript, max(200, self.limit // 20))
         summary, usage = _generate_text(backend, [{"role": "user", "content": prompt}])
-        note = {
-            "role": "user",
-            "content": f"[Summary of the earlier conversation, compacted to fit the context window]\n{summary}",
-        }
         self.reported = None
-        return [messages[0], note, *messages[cut:]], usage
+        return Compacted([messages[0], summary_message(summary), *messages[cut:]], usage, summary, cut - 1)
 
     def _cut_point(self, messages: list[dict[str, Any]]) -> int:
         keep = KEEP_RECENT_TOKENS * self.limit
@@ -160,3 +168,19 @@ def _generate_text(backend: Backend, messages: list[dict[str, Any]]) -> tuple[st
         elif isinstance(event, Usage):
             usage = event
     return "".join(parts).strip(), usage
+
+
+def summary_message(summary: str) -> dict[str, Any]:
+    """The message that stands for compacted turns in what the model is sent."""
+    return {
+        "role": "user",
+        "content": f"[Summary of the earlier conversation, compacted to fit the context window]\n{summary}",
+    }
+
+
+def compacted_view(stored: list[dict[str, Any]], compaction: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """What the model is sent for a stored history (system prompt first) after the session's last compaction:
+    the system prompt, the summary, and the stored messages the summary does not replace."""
+    if not compaction or not stored:
+        return stored
+    return [stored[0], summary_message(compaction["summary"]), *stored[1 + compaction["dropped"] :]]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.backends.base import Backend, Done, Progress, TextDelta, ToolCall, Usage
-from agent.context import ContextWindow, count_tokens, truncate_output
+from agent.context import ContextWindow, compacted_view, count_tokens, truncate_output
 
 INTERRUPTED = "[interrupted by the user]"
 
@@ -46,8 +46,13 @@ class Agent:
     ) -> None:
         self.backend, self.registry, self.ctx, self.store = backend, registry, ctx, store
         self.session_id, self.io, self.max_steps, self.window = session_id, io, max_steps, window
-        # What the model is sent: the stored history, possibly compacted (the store keeps it whole).
-        self.messages = messages if messages is not None else store.messages_for_model(session_id)
+        # What the model is sent: the stored history, possibly compacted (the store keeps it whole). `dropped`
+        # stored messages after the system prompt are replaced by a summary, as recorded on the session.
+        compaction = store.get_session(session_id).compaction if messages is None else None
+        self.dropped = compaction["dropped"] if compaction else 0
+        if messages is None:
+            messages = compacted_view(store.messages_for_model(session_id), compaction)
+        self.messages = messages
         self.usage = dict(usage or {"prompt_tokens": 0, "completion_tokens": 0})  # session totals
         if window is not None:  # the tool schemas go with every request and count against the window
             window.overhead = count_tokens(json.dumps(registry.schemas()), window.model)
@@ -83,16 +88,23 @@ class Agent:
         if self.window is None:
             return
         prompt = load_prompt("compact")
-        before = len(self.messages)
-        self.messages, usage = self.window.compact(
+        done = self.window.compact(
             self.messages,
             self.backend,
             lambda transcript, words: prompt.render(transcript=transcript, max_words=words),
         )
-        if usage is not None:
-            self._count(usage)
-        if len(self.messages) < before:
-            self.io.info(f"compacted {before - len(self.messages) + 1} earlier messages into a summary")
+        if done.usage is not None:
+            self._count(done.usage)
+        if done.summary is None:
+            return
+        # An earlier summary (the view's second message) is among what was replaced, but it is not stored.
+        self.dropped += done.replaced - (1 if self.dropped else 0)
+        self.messages = done.messages
+        # Recorded, so that a resumed session sends the model exactly this again.
+        self.store.update_session(
+            self.session_id, compaction={"summary": done.summary, "dropped": self.dropped}
+        )
+        self.io.info(f"compacted {done.replaced} earlier messages into a summary")
 
     # -- steps --------------------------------------------------------------------------------------------------
 

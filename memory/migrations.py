@@ -131,9 +131,16 @@ def _indexes(conn: Connection) -> None:
         index.create(conn)
 
 
+def _session_compaction(conn: Connection) -> None:
+    """sessions.compaction: the summary that replaces a session's older messages in what the model is sent."""
+    column_type = JSON().compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE sessions ADD COLUMN compaction {column_type}"))
+
+
 STEPS: tuple[Step, ...] = (
     ("0001_core_tables", _core_tables),
     ("0002_indexes", _indexes),
+    ("0003_session_compaction", _session_compaction),
 )
 
 

@@ -52,6 +52,9 @@ class SessionRecord:
     parent_id: str | None
     usage: dict[str, Any] | None
     message_count: int
+    # {"summary": str, "dropped": int}: the model is sent the system prompt, the summary, then the stored messages
+    # after the first `dropped` ones (see agent.context.compacted_view). None: never compacted.
+    compaction: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

@@ -51,6 +51,8 @@ sessions = Table(
     Column("usage", JSON(none_as_null=True)),
     # Denormalised so that listing sessions is one indexed query with no join or count.
     Column("message_count", Integer, nullable=False),
+    # What the model is sent after compaction: {"summary": text, "dropped": stored messages it replaces}.
+    Column("compaction", JSON(none_as_null=True)),
     Index("ix_sessions_created", "created_at", "id"),
     Index("ix_sessions_project_created", "project_dir", "created_at", "id"),
     Index("ix_sessions_parent", "parent_id"),

@@ -372,10 +372,18 @@ class Store:
         title: str | None = None,
         usage: dict[str, Any] | None = None,
         model: str | None = None,
+        compaction: dict[str, Any] | None = None,
     ) -> None:
         """Set the given fields (``usage`` replaces the stored totals); None leaves a field as it is."""
         values: dict[str, Any] = {"updated_at": time.time()}
-        for key, value in (("status", status), ("title", title), ("usage", usage), ("model", model)):
+        fields = (
+            ("status", status),
+            ("title", title),
+            ("usage", usage),
+            ("model", model),
+            ("compaction", compaction),
+        )
+        for key, value in fields:
             if value is not None:
                 values[key] = value
         with self._write() as conn:

@@ -6,7 +6,7 @@ import io as stdio
 
 import pytest
 
-from agent.context import ContextWindow, count_messages, count_tokens, truncate_output
+from agent.context import ContextWindow, compacted_view, count_messages, count_tokens, truncate_output
 from agent.session import open_session
 from agent.ui import IO
 from tests.fakes.openai_server import FakeOpenAI, text_reply
@@ -63,6 +63,26 @@ def test_compaction_summarises_old_turns_but_the_store_keeps_everything(server, 
         "fourth?",
     ]
     assert session.agent.usage["prompt_tokens"] == 55  # the summarising call is counted too
+
+    # The summary is recorded: a resumed session sends the model exactly what it was sent before, plus the new turn.
+    record = session.store.get_session(session.id)
+    assert record.compaction["summary"] == "SUMMARY: the user asked three questions about calc.py."
+    server.add(text_reply("Fifth answer."))
+    resumed = open_session(settings, quiet(), session.id)
+    assert resumed.agent.messages == [*sent, {"role": "assistant", "content": "Fourth answer."}]
+    assert resumed.agent.run("fifth?").text == "Fifth answer."
+    assert server.requests[-1]["messages"] == [*sent, {"role": "assistant", "content": "Fourth answer."},
+                                               {"role": "user", "content": "fifth?"}]  # fmt: skip
+
+    # A second compaction builds on the first: the recorded state still reproduces what the model was sent.
+    server.add(text_reply(long_answer, split=500), text_reply(long_answer, split=500),
+               text_reply("SUMMARY 2."), text_reply("Last answer."))  # fmt: skip
+    for question in ("sixth?", "seventh?", "eighth?"):
+        resumed.agent.run(question)
+    assert any("SUMMARY 2." in str(m["content"]) for m in server.requests[-1]["messages"])
+    stored = session.store.messages_for_model(session.id)
+    view = compacted_view(stored, session.store.get_session(session.id).compaction)
+    assert view[:-1] == server.requests[-1]["messages"] and view[-1]["content"] == "Last answer."
 
 
 def test_system_prompt_records_environment_and_agents_md(server, tmp_path, monkeypatch):

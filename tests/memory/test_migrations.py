@@ -85,6 +85,9 @@ def test_older_database_gets_the_missing_steps_without_losing_data(db_path: Path
     with Store(sqlite_url(db_path)) as store:
         assert store.messages_for_model("ab" * 16) == [{"role": "user", "content": "hi"}]
         assert store.list_sessions()[0].id == "ab" * 16
+        assert store.get_session("ab" * 16).compaction is None  # a column added by a later step
+        store.update_session("ab" * 16, compaction={"summary": "s", "dropped": 1})
+        assert store.get_session("ab" * 16).compaction == {"summary": "s", "dropped": 1}
     assert _recorded(db_path) == [name for name, _ in STEPS]
     with sqlite3.connect(db_path) as conn:
         assert "ix_sessions_created" in {row[1] for row in conn.execute("PRAGMA index_list(sessions)")}
@@ -99,10 +102,10 @@ def test_a_new_step_adds_to_existing_data(db_path: Path) -> None:
         conn.execute(text("ALTER TABLE sessions ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0"))
 
     engine, where = open_engine(sqlite_url(db_path))
-    assert migrate(engine, where, [*STEPS, ("0003_pinned", add_pinned)]) == ["0003_pinned"]
-    assert migrate(engine, where, [*STEPS, ("0003_pinned", add_pinned)]) == []
+    assert migrate(engine, where, [*STEPS, ("0099_pinned", add_pinned)]) == ["0099_pinned"]
+    assert migrate(engine, where, [*STEPS, ("0099_pinned", add_pinned)]) == []
     with engine.connect() as conn:
-        assert applied_steps(conn)[-1] == "0003_pinned"
+        assert applied_steps(conn)[-1] == "0099_pinned"
         assert conn.execute(text("SELECT pinned FROM sessions")).scalar() == 0
         assert conn.execute(text("SELECT content FROM messages WHERE seq = 1")).scalar() == "keep me"
     engine.dispose()
