@@ -133,7 +133,7 @@ class WarmPytest:
     def for_command(cls, cmd: str, env: dict[str, str]) -> WarmPytest | None:
         """A server for `cmd` (starting), or None when `cmd` is not a plain pytest command or cannot start."""
         parsed = pytest_argv(cmd)
-        if parsed is None:
+        if parsed is None or not hasattr(os, "fork"):  # no fork (Windows): every run is cold
             return None
         try:
             return cls(*parsed[:2], env, cwd_on_path=parsed[2])
@@ -146,7 +146,10 @@ class WarmPytest:
         """(returncode, output, timed out, cancelled) of pytest with the command's arguments plus `extra` in
         `cwd`; None if the server died (the caller then runs the command cold)."""
         if not self._ready:
-            self._ready = self._read(timeout=60) == "ready"
+            try:
+                self._ready = self._read(timeout=60) == "ready"
+            except (OSError, ValueError):
+                self._ready = False
             if not self._ready:
                 self.close()
                 return None
