@@ -1,7 +1,8 @@
 """`agent fix --backend local` end to end: a real subprocess, the bundled model, a real pytest project, the store.
 
-The bug is an extra line, so the fix (deleting it) does not depend on the tiny bundled model's skill: what is
-tested is the command around the search: the exit code, the JSON summary, the gate, and the session record.
+The bug is an extra line, so a fix (deleting it; `s += 0` passes too) does not depend on the tiny bundled model's
+skill: what is tested is the command around the search: the exit code, the JSON summary, the gate, and the
+session record.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from agent.verify import run_tests
 from tests.agent.test_repair_pipeline import EXTRA_LINE, make_project
 
 TEST_CMD = f"{sys.executable} -m pytest -q -x -p no:cacheprovider"
@@ -43,11 +45,16 @@ def test_local_fix_applies_the_verified_candidate_and_records_every_try(tmp_path
     root = make_project(tmp_path / "totals", EXTRA_LINE)
     proc = _fix(root, "--yes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert (root / "totals.py").read_text() == FIXED
+    # Deleting the line and `s += 0` both pass the tests; which one is verified first depends on the two workers.
+    assert (root / "totals.py").read_text() in (
+        FIXED,
+        FIXED.replace("    return s", "    s += 0\n    return s"),
+    )
+    assert run_tests(root, TEST_CMD, timeout=60).passed
     summary = _summary(proc)
     tried = summary["steps"]  # candidates verified
     assert summary["verified"] and summary["files_changed"] == ["totals.py"] and tried >= 1
-    assert "-    s += 1" in summary["diff"]
+    assert "-    s += 1\n" in summary["diff"]
     record = _export(summary["session_id"], root)
     runs = record["tool_runs"]
     assert len(runs) == tried and {r["name"] for r in runs} == {"verify_candidate"}

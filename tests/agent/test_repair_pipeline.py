@@ -145,8 +145,13 @@ def test_deletion_fix_found_with_random_model(tmp_path: Path) -> None:
         generator=torch.Generator().manual_seed(0),
     )
     assert result.verified, result.report
-    assert result.candidate == {"totals.py": EXTRA_LINE["totals.py"].replace("    s += 1\n", "")}
-    assert "-    s += 1" in result.diff and result.files == ["totals.py"]
+    deleted = EXTRA_LINE["totals.py"].replace("    s += 1\n", "")
+    # The deletion ranks first; `s += 0` also passes, and with two workers it may be verified first.
+    assert result.candidate in (
+        {"totals.py": deleted},
+        {"totals.py": deleted.replace("    return", "    s += 0\n    return")},
+    )
+    assert "-    s += 1\n" in result.diff and result.files == ["totals.py"]
     assert result.candidates_tried == len(result.attempts) >= 1
     assert result.attempts[-1].run.passed or any(a.run.passed for a in result.attempts)
     assert snapshot(root) == before  # repair() only proposes; fix.py applies through the gate
