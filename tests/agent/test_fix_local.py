@@ -58,9 +58,8 @@ def test_local_fix_applies_the_verified_candidate_and_records_every_try(tmp_path
     record = _export(summary["session_id"], root)
     runs = record["tool_runs"]
     assert len(runs) == tried and {r["name"] for r in runs} == {"verify_candidate"}
-    assert [r["result"].startswith("passed") for r in runs].count(
-        True
-    ) == 1  # the first to pass ends the search
+    # The first to pass ends the search (with two workers, a second one may finish passing before the cancel).
+    assert 1 <= [r["result"].startswith("passed") for r in runs].count(True) <= 2
     assert all(json.loads(r["arguments"])["diff"].startswith("--- a/totals.py") for r in runs)
     assert len(record["file_changes"]) == 1 and record["file_changes"][0]["diff"] == summary["diff"]
 
