@@ -117,6 +117,7 @@ def _local(
         # Through a gate at the project root, like the loop's tools, so undo resolves the recorded paths.
         gate = Gate(root, mode=settings.approval, approver=io.approve, deny_patterns=settings.deny_patterns)
         recorder = ShowingRecorder(store, session_id, io)
+        outcome = "applied"
         try:
             for rel, content in result.candidate.items():
                 path = (workspace / rel).resolve().relative_to(root.resolve()).as_posix()
@@ -127,7 +128,13 @@ def _local(
                 gate.write_bytes(path, after)
                 recorder.record(path, before, after, diff)
         except PermissionDenied as exc:
-            io.warn(f"not applied: {exc.reason}")
+            outcome = f"not applied: {exc.reason}"
+            io.warn(outcome)
+        # The write is a step of its own, like a tool call of the loop: `agent undo` takes it back in one go.
+        store.record_tool_run(
+            session_id, tool_call_id="repair-apply", name="apply_fix", arguments={"files": sorted(result.candidate)},
+            result=outcome, duration_s=None, file_change_ids=recorder.take_change_ids(),
+        )  # fmt: skip
     return "done", session_id, store, result.candidates_tried, {"prompt_tokens": 0, "completion_tokens": 0}
 
 

@@ -57,11 +57,19 @@ def test_local_fix_applies_the_verified_candidate_and_records_every_try(tmp_path
     assert "-    s += 1\n" in summary["diff"]
     record = _export(summary["session_id"], root)
     runs = record["tool_runs"]
-    assert len(runs) == tried and {r["name"] for r in runs} == {"verify_candidate"}
+    *tries, applied = runs
+    assert len(tries) == tried and {r["name"] for r in tries} == {"verify_candidate"}
+    assert (applied["name"], applied["result"]) == ("apply_fix", "applied")
     # The first to pass ends the search (with two workers, a second one may finish passing before the cancel).
-    assert 1 <= [r["result"].startswith("passed") for r in runs].count(True) <= 2
-    assert all(json.loads(r["arguments"])["diff"].startswith("--- a/totals.py") for r in runs)
-    assert len(record["file_changes"]) == 1 and record["file_changes"][0]["diff"] == summary["diff"]
+    assert 1 <= [r["result"].startswith("passed") for r in tries].count(True) <= 2
+    assert all(json.loads(r["arguments"])["diff"].startswith("--- a/totals.py") for r in tries)
+    [change] = record["file_changes"]
+    assert change["diff"] == summary["diff"] and change["tool_run_id"] == applied["id"]
+    # ... so `agent undo` takes the fix back as one step.
+    undo = subprocess.run([sys.executable, "-m", "agent", "undo", summary["session_id"]], cwd=root,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert undo.returncode == 0, undo.stderr
+    assert (root / "totals.py").read_text() == EXTRA_LINE["totals.py"]
 
 
 def test_denied_approval_leaves_the_workspace_untouched(tmp_path: Path) -> None:
