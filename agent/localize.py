@@ -190,17 +190,20 @@ def masked_distributions(
     for i, row in enumerate(rows):
         ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
         attention[i, : len(row)] = True
-    with torch.inference_mode():
-        logits = model(ids.to(device), attention_mask=attention.to(device))  # (B, T, V)
-        logp = torch.log_softmax(logits.float(), dim=-1).cpu()
     shift = 1 if config.logit_shift else 0  # Dream family: logits[:, i] predict token i + 1
     out = []
-    for i, wanted in enumerate(positions):
-        dist = torch.full((len(wanted), logp.shape[-1]), float("-inf"))
-        for j, pos in enumerate(wanted):
-            if pos - shift >= 0:
-                dist[j] = logp[i, pos - shift]
-        out.append(dist)
+    # no_grad, not inference_mode: callers edit the returned tensors in place, which inference tensors forbid.
+    with torch.no_grad():
+        logits = model(ids.to(device), attention_mask=attention.to(device))  # (B, T, V)
+        for i, wanted in enumerate(positions):
+            dist = torch.full((len(wanted), logits.shape[-1]), float("-inf"))
+            known = [j for j, pos in enumerate(wanted) if pos - shift >= 0]
+            if known:
+                # Only the wanted positions are normalised and copied: (B, T, V) can be gigabytes for a large
+                # vocabulary, and callers want a few positions per row.
+                picked = logits[i, [wanted[j] - shift for j in known]].float()
+                dist[known] = torch.log_softmax(picked, dim=-1).cpu()
+            out.append(dist)
     return out
 
 

@@ -115,10 +115,16 @@ def semantic_key(path: str, source: str) -> str | None:
     """
     if not path.endswith(".py"):
         return source
+    tree = _parse(source)
+    return None if tree is None else ast.dump(tree)
+
+
+def _parse(source: str) -> ast.Module | None:
+    """The module's tree, or None if it does not parse."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SyntaxWarning)
-            return ast.dump(ast.parse(source))
+            warnings.simplefilter("ignore", SyntaxWarning)  # drafts like `1if` warn; we only want the tree
+            return ast.parse(source)
     except (SyntaxError, ValueError):
         return None
 
@@ -128,17 +134,14 @@ _BUILTIN_FUNCTIONS = frozenset(n for n in dir(builtins) if n.islower() and not n
 _EFFECTS = (ast.Call, ast.Await, ast.Yield, ast.YieldFrom)
 
 
-def code_facts(source: str) -> tuple[set[str], int] | None:
+def code_facts(source: str | ast.Module) -> tuple[set[str], int] | None:
     """(identifiers the module uses or binds, number of statements without effect); None if it does not parse.
 
     A statement without effect is an expression statement that calls nothing (`1`, `x`, `a < b`), docstrings
-    excepted: the "pointless statement" of linters.
+    excepted: the "pointless statement" of linters. Takes the source or its parsed tree.
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SyntaxWarning)  # drafts like `1if` warn; we only want the tree
-            tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = _parse(source) if isinstance(source, str) else source
+    if tree is None:
         return None
     names: set[str] = set()
     pointless = 0
@@ -174,11 +177,16 @@ class _Admit:
         self.facts = code_facts(source) if path.endswith(".py") else None
 
     def key(self, new: str) -> str | None:
-        key = semantic_key(self.path, new)
-        if key is None or key == self.original_key:
+        if not self.path.endswith(".py"):
+            return None if new == self.source else new
+        tree = _parse(new)  # once: the key and the facts both come from it
+        if tree is None:
+            return None
+        key = ast.dump(tree)
+        if key == self.original_key:
             return None
         if self.facts is not None:
-            facts = code_facts(new)
+            facts = code_facts(tree)
             if facts is None or facts[1] > self.facts[1] or facts[0] - self.facts[0] - _BUILTIN_FUNCTIONS:
                 return None
         return key
@@ -367,19 +375,14 @@ def _score_fills(model: Any, tokenizer: Any, source: str, line: int, cands: list
     """Set each candidate's mean log-probability of its fill given the context, one forward pass per batch."""
     if not cands:
         return
-    offsets, line_ids = line_offsets(source), encode_lines(tokenizer, source)
-    lo, hi = window(line_ids, line - 1, CONTEXT_TOKENS)
-    head_ids = [t for ids in line_ids[lo : line - 1] for t in ids]
-    tail_ids = [t for ids in line_ids[line:hi] for t in ids]
+    ctx = _LineContext.of(tokenizer, source, line)
     mask = model.config.mask_token_id
     batch = 32
     for i in range(0, len(cands), batch):
         rows, masked, targets = [], [], []
         for c in cands[i : i + batch]:
-            tpl = c.template
-            prefix = head_ids + tokenizer.encode(source[offsets[line - 1] : tpl.start] + tpl.before)
+            prefix, suffix = ctx.around(tokenizer, c.template)
             fill_ids = tokenizer.encode(c.fill)
-            suffix = tokenizer.encode(tpl.after + source[tpl.end : offsets[line]]) + tail_ids
             rows.append(prefix + [mask] * len(fill_ids) + suffix)
             masked.append(list(range(len(prefix), len(prefix) + len(fill_ids))))
             targets.append(fill_ids)
