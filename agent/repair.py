@@ -696,7 +696,7 @@ def load_local(settings: Any) -> tuple[Any, Any, Any]:
 
     name = settings.local_model_path or settings.model
     try:
-        model, tokenizer = load_model(name, device=settings.device)
+        model, tokenizer = load_model(name, device=settings.device, compile_mode=settings.local_compile)
     except (OSError, ValueError) as exc:
         raise BackendError(f"cannot load the local model {name}: {exc}") from None
     model.eval()

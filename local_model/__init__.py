@@ -2,8 +2,8 @@
 
 Public face (imported lazily, so `import local_model` does not import torch):
 
-- `load_model(path_or_name, *, device=None, dtype=None) -> (DiffusionLM, Tokenizer)`, `save_model`, `LoadError`
-  (local_model.load)
+- `load_model(path_or_name, *, device=None, dtype=None, compile_mode=None) -> (DiffusionLM, Tokenizer)`,
+  `save_model`, `LoadError` (local_model.load); `compile_model`, `COMPILE_MODES` (local_model.compiled)
 - `generate(model, prompt_ids | template=..., ...) -> (ids, GenerateStats)`, `choose_commits` (local_model.sampler)
 - `render_chat(family, messages)` (local_model.chat)
 - `ModelConfig`, `ConfigError` (local_model.config), `DiffusionLM`, `KVCache` (local_model.model),
@@ -19,6 +19,8 @@ _EXPORTS = {
     "load_model": "load",
     "save_model": "load",
     "LoadError": "load",
+    "compile_model": "compiled",
+    "COMPILE_MODES": "compiled",
     "generate": "sampler",
     "choose_commits": "sampler",
     "GenerateStats": "sampler",

@@ -20,6 +20,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from .compiled import CompileError, compile_model
 from .config import ConfigError, ModelConfig
 from .model import DiffusionLM
 from .tokenizer import Tokenizer, TokenizerError
@@ -192,10 +193,12 @@ def load_model(
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
     allow_download: bool = False,
+    compile_mode: str | None = None,
 ) -> tuple[DiffusionLM, Tokenizer]:
     """Load a checkpoint directory, bundled model name or cached hub name -> (model in eval mode, tokenizer).
 
     device: default CUDA when available, else CPU; dtype: default bf16 on CUDA, fp32 elsewhere.
+    compile_mode: None or "off" runs eager; a mode of `compiled.COMPILE_MODES` compiles the forward pass.
     Raises LoadError naming the path and the first problem.
     """
     ckpt = resolve_checkpoint(path_or_name, allow_download=allow_download)
@@ -229,7 +232,13 @@ def load_model(
     if config.tie_embeddings:
         # assign=True wraps each tensor in its own Parameter; tie again so training updates one weight.
         model.lm_head.weight = model.model.embed_tokens.weight
-    return model.eval(), tokenizer
+    model.eval()
+    if compile_mode not in (None, "off"):
+        try:
+            compile_model(model, compile_mode)
+        except CompileError as exc:
+            raise LoadError(str(exc)) from None
+    return model, tokenizer
 
 
 def save_model(model: DiffusionLM, tokenizer: Tokenizer, out_dir: str | Path) -> Path:

@@ -60,6 +60,7 @@ class StepInfo:
     filled: int  # final positions so far, all rows
     total: int  # positions to fill, all rows
     ids: torch.Tensor  # (B, L) the sequence now, drafts included; do not modify
+    confidence: torch.Tensor  # (n,) the confidences of the n positions this pass made final
 
 
 @dataclass
@@ -293,8 +294,12 @@ def generate(
             shadow = bool(drafted[:, s:e].any())
             if use_cache and cache is None:
                 # Opening pass of the block (no drafts yet): the whole sequence; keep the prefix's keys/values.
+                # Copies, not views: a view would keep the whole sequence's keys/values alive, and under CUDA
+                # graphs (compile mode "reduce-overhead") the next pass overwrites the memory of this one's outputs.
                 logits, full = model(x, positions=positions, attention_mask=key_mask, return_cache=True)
-                cache = KVCache([(k[:, :, :window], v[:, :, :window]) for k, v in full.layers])
+                cache = KVCache(
+                    [(k[:, :, :window].clone(), v[:, :, :window].clone()) for k, v in full.layers]
+                )
                 logits = logits[:, window:]
             else:
                 ids, pos, mask = x[:, window:], positions[:, window:], key_mask
@@ -338,9 +343,8 @@ def generate(
             stats.remasked += int(c.remask.sum())
             if on_step is not None:
                 done = bool(final[:, s:e].all())
-                on_step(
-                    StepInfo(stats.nfe, b, len(blocks), (s, e), done, int((final & to_fill).sum()), total, x)
-                )
+                filled = int((final & to_fill).sum())
+                on_step(StepInfo(stats.nfe, b, len(blocks), (s, e), done, filled, total, x, conf[c.final]))
         if stop_at_eos and gen_start is not None and e < hi:
             # A row that has produced a stop id needs nothing after it: fill its open positions with eos.
             row_done = torch.isin(x[:, gen_start:e], stop_ids).any(dim=1)  # (B,)
@@ -349,7 +353,9 @@ def generate(
             final |= rest
             if row_done.all():
                 if on_step is not None:
-                    on_step(StepInfo(stats.nfe, b, len(blocks), (s, hi), True, total, total, x))
+                    on_step(
+                        StepInfo(stats.nfe, b, len(blocks), (s, hi), True, total, total, x, conf.new_empty(0))
+                    )
                 break
     stats.seconds = time.perf_counter() - t0
     return x, stats

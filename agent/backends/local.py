@@ -62,6 +62,7 @@ class LocalBackend:
         self.max_new_tokens = max_new_tokens or settings.max_output_tokens or 512
         self.block_length = block_length
         self.commit = settings.local_commit if commit is None else commit
+        self.compile_mode: str = settings.local_compile
         self._loaded: tuple[Any, Any] | None = None
 
     def _load(self) -> tuple[Any, Any]:
@@ -72,7 +73,7 @@ class LocalBackend:
             )  # imported here: torch only for the local backend
 
             try:
-                self._loaded = load_model(self.model_ref, device=self.device)
+                self._loaded = load_model(self.model_ref, device=self.device, compile_mode=self.compile_mode)
             except LoadError as exc:
                 raise BackendError(f"local model: {exc}") from None
         return self._loaded

@@ -8,6 +8,7 @@ session record.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,10 +20,13 @@ TEST_CMD = f"{sys.executable} -m pytest -q -x -p no:cacheprovider"
 FIXED = EXTRA_LINE["totals.py"].replace("    s += 1\n", "")
 
 
-def _fix(root: Path, *extra: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _fix(
+    root: Path, *extra: str, stdin: str = "", env: dict | None = None
+) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "agent", "fix", "make the tests pass", "--backend", "local", "--json",
            "--test-cmd", TEST_CMD, "--candidates", "64", "--time-limit", "240", *extra]  # fmt: skip
-    return subprocess.run(cmd, cwd=root, input=stdin, capture_output=True, text=True, timeout=600)
+    env = {**os.environ, **(env or {})}
+    return subprocess.run(cmd, cwd=root, input=stdin, capture_output=True, text=True, timeout=600, env=env)
 
 
 def _summary(proc: subprocess.CompletedProcess[str]) -> dict:
@@ -78,4 +82,13 @@ def test_denied_approval_leaves_the_workspace_untouched(tmp_path: Path) -> None:
     proc = _fix(root, "--approval", "ask", stdin="n\n")  # without a terminal the default would be auto-edit
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "not applied" in proc.stderr and not _summary(proc)["files_changed"]
+    assert {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()} == before
+
+
+def test_compile_setting_reaches_the_model_and_fails_cleanly_without_a_compiler(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "totals", EXTRA_LINE)
+    before = {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
+    proc = _fix(root, env={"KIRI_LOCAL_COMPILE": "default", "CXX": str(tmp_path / "no-such-c++")})
+    assert proc.returncode != 0
+    assert "needs a C++ compiler" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()} == before

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import UsageError
-from agent.settings import Settings, load_settings, mask_secret, user_config_path
+from agent.settings import SPECS, Settings, load_settings, mask_secret, user_config_path
 
 
 def _load(cwd: Path, flags: dict | None = None, env: dict | None = None, **kw) -> Settings:
@@ -172,6 +172,7 @@ def test_context_window_from_the_model_table(home: Path, repo: Path) -> None:
         ({"KIRI_APPROVAL": "sometimes"}, "expected one of ask, auto-edit, full-auto"),
         ({"KIRI_TEMPERATURE": "hot"}, "expected a number"),
         ({"KIRI_TIME_LIMIT": "-3"}, "must be greater than 0"),
+        ({"KIRI_LOCAL_COMPILE": "yes"}, "expected one of off, default, reduce-overhead, max-autotune"),
     ],
 )
 def test_bad_environment_values_are_usage_errors(home: Path, repo: Path, env: dict, message: str) -> None:
@@ -224,3 +225,12 @@ def test_bad_deny_regex_is_a_configuration_error(home: Path, repo: Path) -> None
     path = _write(home / "config.toml", 'deny_patterns = ["re:(unclosed"]\n')
     with pytest.raises(UsageError, match=f"invalid deny pattern 're:\\(unclosed'.*user config \\({path}\\)"):
         _load(repo, env={"KIRI_HOME": str(home)})
+
+
+def test_local_compile_accepts_exactly_the_engines_modes() -> None:
+    from local_model.compiled import COMPILE_MODES
+
+    parse = SPECS["local_compile"].parse
+    assert [parse(m) for m in ("off", *COMPILE_MODES)] == ["off", *COMPILE_MODES]
+    with pytest.raises(ValueError):
+        parse("inductor")

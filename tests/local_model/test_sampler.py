@@ -162,3 +162,17 @@ def test_bad_arguments() -> None:
         generate(m, PROMPT, max_new_tokens=4, commit="greedy")
     with pytest.raises(ValueError, match="either"):
         generate(m, PROMPT, template=PROMPT, max_new_tokens=4)
+
+
+def test_each_step_reports_the_confidences_it_committed_at(model) -> None:
+    steps: list[StepInfo] = []
+    _, stats = generate(
+        model, PROMPT, max_new_tokens=24, block_length=8, commit="threshold", threshold=0.6, use_cache=False,
+        on_step=steps.append,
+    )  # fmt: skip
+    assert sum(s.confidence.numel() for s in steps) == stats.committed == 2 * 24
+    several = [s.confidence for s in steps if s.confidence.numel() > 2]
+    assert several, "the tiny model never passed the threshold twice in one pass: the test shows nothing"
+    for c in several:  # more than one per row only when the threshold let them through
+        assert (c >= 0.6).sum() >= c.numel() - 2
+    assert all(((s.confidence > 0) & (s.confidence <= 1)).all() for s in steps)
