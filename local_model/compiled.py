@@ -2,7 +2,7 @@
 
 Never needed: the eager model gives the same tokens. It pays off on a GPU, where a small model's passes are
 bound by kernel launches that compiled, fused kernels (and CUDA graphs, which replay a whole pass as one launch)
-remove. On these CPUs it does not: bench/decode.py --compile measured no gain for the bundled model, after 40-60 s
+remove. On these CPUs it does not: bench/decode.py --compile measured no gain for the bundled model, after 35-45 s
 of compiling, so every caller leaves it off unless the user asks (setting `local_compile`).
 """
 
