@@ -8,7 +8,6 @@ output can be piped and scripted. ``NO_COLOR`` (through ``settings.color``) turn
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Iterable
@@ -17,16 +16,6 @@ from typing import Any, TextIO
 
 MAX_MENTION_BYTES = 100_000  # an @file bigger than this is attached truncated, with a note
 ANSWERS = {"y": "yes", "yes": "yes", "n": "no", "no": "no", "a": "always", "always": "always"}
-
-
-def data_dir() -> Path:
-    """Where kiri keeps user data (input history): ``$KIRI_HOME``, else the platform's user data dir."""
-    home = os.environ.get("KIRI_HOME")
-    if home:
-        return Path(home).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("kiri"))
 
 
 class IO:
@@ -73,7 +62,12 @@ class IO:
     def for_settings(cls, settings: Any, *, history: bool = False) -> IO:
         """The IO for a command: human output on stderr when ``--json`` owns stdout."""
         out = sys.stderr if settings.json_output else sys.stdout
-        history_file = data_dir() / "history" if history else None
+        history_file = None
+        if history:
+            # Imported here: SQLAlchemy only for the commands that use the store.
+            from memory.engine import data_dir
+
+            history_file = data_dir() / "history"  # beside the default database
         return cls(
             color=settings.color,
             out=out,

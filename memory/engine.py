@@ -27,16 +27,19 @@ _WRITE = "kiri_write"  # execution option: the transaction will write, take the 
 _NO_BEGIN = "kiri_no_begin"  # execution option: single read statement, run it in autocommit mode
 
 
-def default_url() -> str:
-    """The default database: ``kiri.sqlite3`` in ``$KIRI_HOME``, else in the user data dir."""
+def data_dir() -> Path:
+    """Where kiri keeps user data (the database, input history): ``$KIRI_HOME``, else the user data dir."""
     home = os.environ.get("KIRI_HOME")
     if home:
-        directory = Path(home).expanduser()
-    else:
-        import platformdirs  # only needed when no location was given
+        return Path(home).expanduser()
+    import platformdirs  # only needed when no location was given
 
-        directory = Path(platformdirs.user_data_dir("kiri"))
-    return URL.create("sqlite", database=str(directory / DB_FILENAME)).render_as_string()
+    return Path(platformdirs.user_data_dir("kiri"))
+
+
+def default_url() -> str:
+    """The default database: ``kiri.sqlite3`` in `data_dir()`."""
+    return URL.create("sqlite", database=str(data_dir() / DB_FILENAME)).render_as_string()
 
 
 def describe(url: URL) -> str:
