@@ -21,10 +21,14 @@ PROMPT = torch.tensor([[5, 9, 17, 3, 40, 22]])
 
 
 def _decode(model: torch.nn.Module) -> list[torch.Tensor]:
-    """Draft-and-verify with the cache (every pass shape: opening, cached, shadow copies), then infilling."""
+    """Draft-and-verify with the cache (every pass shape: opening, cached, shadow copies), then infilling.
+
+    Compiled kernels round differently (logits differ by ~3e-5 here); the thresholds sit where no confidence of
+    this model comes within 1.8e-3 of them, so only a real difference can change a decision.
+    """
     out, stats = generate(
         model, PROMPT, max_new_tokens=12, block_length=6, commit="draft_verify", threshold=0.9,
-        draft_threshold=0.05, verify_threshold=0.3, use_cache=True, stop_at_eos=False,
+        draft_threshold=0.05, verify_threshold=0.4, use_cache=True, stop_at_eos=False,
     )  # fmt: skip
     assert stats.remasked > 0  # the shadow pass ran, so its shape was compiled too
     template = out.clone()
