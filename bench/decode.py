@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from local_model.compiled import COMPILE_MODES, compile_model  # noqa: E402
 from local_model.config import ModelConfig  # noqa: E402
-from local_model.load import BUNDLED_DIR, load_model  # noqa: E402
+from local_model.load import BUNDLED_DIR, LoadError, load_model  # noqa: E402
 from local_model.model import DiffusionLM  # noqa: E402
 from local_model.sampler import generate  # noqa: E402
 
@@ -98,23 +98,19 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     name = args.model or ("kiri-coder" if (BUNDLED_DIR / "kiri-coder").is_dir() else None)
-    if name:
-        model, tok = load_model(name, device=device)
-    else:
-        model, tok = tiny_random(device)
-        name = "tiny random (d=64, 2 layers, byte vocabulary)"
+    make = (lambda: load_model(name, device=device)) if name else (lambda: tiny_random(device))
+    try:
+        model, tok = make()
+    except LoadError as exc:
+        sys.exit(f"error: {exc}")
+    name = name or "tiny random (d=64, 2 layers, byte vocabulary)"
     prompts = [tok.encode(p) for p in code_prompts(args.n_prompts)]
     print(
         f"model: {name} | device: {device} | prompts: {len(prompts)} | new tokens: {args.new_tokens} | block: {args.block}"
     )
     variants = [("eager", model)]
     if args.compile:
-        twin = (
-            load_model(name, device=device)[0]
-            if args.model or name == "kiri-coder"
-            else tiny_random(device)[0]
-        )
-        compiled = compile_model(twin, args.compile)
+        compiled = compile_model(make()[0], args.compile)  # a second copy: the eager rows stay eager
         t0 = time.perf_counter()
         for _, kw in RUNS:  # compile every pass shape the timed runs will meet
             for use_cache in (False, True):
