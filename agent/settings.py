@@ -70,7 +70,7 @@ class Settings:
     device: str | None = None  # None: pick automatically
     max_output_tokens: int | None = None  # per model reply; None: the backend's default (local: 512)
     local_commit: str = "draft_verify"  # the local sampler's commit rule; "fixed" is one token per step
-    local_compile: str = "off"  # torch.compile the local model (for a GPU): off, default, reduce-overhead...
+    local_compile: str = "off"  # torch.compile the local model (meant for a GPU): off or a torch.compile mode
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     def context_window(self) -> int:
@@ -238,7 +238,8 @@ SPECS: dict[str, _Spec] = {
     "local_commit": _Spec(_choice(("draft_verify", "threshold", "fixed")), ("KIRI_LOCAL_COMMIT",)),
     # Mirrors local_model.compiled.COMPILE_MODES (not imported: it would import torch for every command).
     "local_compile": _Spec(
-        _choice(("off", "default", "reduce-overhead", "max-autotune")), ("KIRI_LOCAL_COMPILE",)
+        _choice(("off", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")),
+        ("KIRI_LOCAL_COMPILE",),
     ),
 }
 

@@ -29,7 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from local_model.compiled import COMPILE_MODES, compile_model  # noqa: E402
+from local_model.compiled import COMPILE_MODES, CompileError, compile_model  # noqa: E402
 from local_model.config import ModelConfig  # noqa: E402
 from local_model.load import BUNDLED_DIR, LoadError, load_model  # noqa: E402
 from local_model.model import DiffusionLM  # noqa: E402
@@ -110,7 +110,10 @@ def main() -> None:
     )
     variants = [("eager", model)]
     if args.compile:
-        compiled = compile_model(make()[0], args.compile)  # a second copy: the eager rows stay eager
+        try:
+            compiled = compile_model(make()[0], args.compile)  # a second copy: the eager rows stay eager
+        except CompileError as exc:
+            sys.exit(f"error: {exc}")
         t0 = time.perf_counter()
         for _, kw in RUNS:  # compile every pass shape the timed runs will meet
             for use_cache in (False, True):

@@ -1,9 +1,12 @@
-"""Opt-in `torch.compile` of a model's forward pass (and CUDA graphs with "reduce-overhead" on a GPU).
+"""Opt-in `torch.compile` of a model's forward pass; on a GPU, "reduce-overhead" and "max-autotune" add CUDA graphs.
 
-Never needed: the eager model gives the same tokens. It pays off on a GPU, where a small model's passes are
-bound by kernel launches that compiled, fused kernels (and CUDA graphs, which replay a whole pass as one launch)
-remove. On these CPUs it does not: bench/decode.py --compile measured no gain for the bundled model, after 35-45 s
-of compiling, so every caller leaves it off unless the user asks (setting `local_compile`).
+Never needed: the eager model gives the same tokens up to rounding (compiled kernels sum in another order, so a
+confidence within ~1e-5 of a threshold may fall the other way). It is meant for a GPU, where a small model's
+passes are bound by kernel launches that fused kernels (and CUDA graphs, one launch per pass) remove; that has not
+been measured, as no GPU was available. CUDA graphs record one graph per input shape, and decoding meets many
+(each block's pass is longer), so measure with bench/decode.py before relying on it. On these CPUs it buys
+nothing: bench/decode.py --compile measured no gain for the bundled model, after 35-45 s of compiling, so every
+caller leaves it off unless the user asks (setting `local_compile`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import shutil
 
 from .model import DiffusionLM
 
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 class CompileError(ValueError):

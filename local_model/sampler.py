@@ -60,7 +60,9 @@ class StepInfo:
     filled: int  # final positions so far, all rows
     total: int  # positions to fill, all rows
     ids: torch.Tensor  # (B, L) the sequence now, drafts included; do not modify
-    confidence: torch.Tensor  # (n,) the confidences of the n positions this pass made final
+    confidence: (
+        torch.Tensor
+    )  # (n,) the confidences of the n positions this pass made final (none: early stop)
 
 
 @dataclass
@@ -295,7 +297,7 @@ def generate(
             if use_cache and cache is None:
                 # Opening pass of the block (no drafts yet): the whole sequence; keep the prefix's keys/values.
                 # Copies, not views: a view would keep the whole sequence's keys/values alive, and under CUDA
-                # graphs (compile mode "reduce-overhead") the next pass overwrites the memory of this one's outputs.
+                # graphs (reduce-overhead, max-autotune on a GPU) the next pass overwrites this one's outputs.
                 logits, full = model(x, positions=positions, attention_mask=key_mask, return_cache=True)
                 cache = KVCache(
                     [(k[:, :, :window].clone(), v[:, :, :window].clone()) for k, v in full.layers]

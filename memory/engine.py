@@ -38,7 +38,7 @@ def data_dir() -> Path:
 
 
 def default_url() -> str:
-    """The default database: ``kiri.sqlite3`` in `data_dir()`."""
+    """The default database: ``kiri.sqlite3`` in ``data_dir()``."""
     return URL.create("sqlite", database=str(data_dir() / DB_FILENAME)).render_as_string()
 
 

@@ -88,7 +88,10 @@ def test_denied_approval_leaves_the_workspace_untouched(tmp_path: Path) -> None:
 def test_compile_setting_reaches_the_model_and_fails_cleanly_without_a_compiler(tmp_path: Path) -> None:
     root = make_project(tmp_path / "totals", EXTRA_LINE)
     before = {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
-    proc = _fix(root, env={"KIRI_LOCAL_COMPILE": "default", "CXX": str(tmp_path / "no-such-c++")})
+    proc = _fix(
+        root,
+        env={"KIRI_LOCAL_COMPILE": "default", "CXX": str(tmp_path / "no-such-c++"), "KIRI_DEVICE": "cpu"},
+    )
     assert proc.returncode != 0
     assert "needs a C++ compiler" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()} == before
