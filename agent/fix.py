@@ -95,7 +95,7 @@ def _local(
 ) -> tuple[str, str, Any, int, dict]:
     from agent.commands.common import open_store
     from agent.repair import run_local_repair
-    from agent.session import ShowingRecorder, _git, prompt_environment
+    from agent.session import ShowingRecorder, git_head, prompt_environment
     from prompts import load_prompt
     from tools import Gate
     from tools.errors import PermissionDenied
@@ -107,7 +107,7 @@ def _local(
     session_id = store.create_session(
         project_dir=str(root), backend="local", model=settings.model, prompt_name=prompt.name,
         prompt_version=prompt.version, system_prompt=prompt.render(**prompt_environment(settings, test_cmd=cmd)),
-        git_head=_git(root, "rev-parse", "HEAD"),
+        git_head=git_head(root),
     )  # fmt: skip
     store.append_message(session_id, "user", fix_task(description, cmd, first.output))
     result = run_local_repair(settings, workspace, cmd, first, store, session_id, io)

@@ -36,6 +36,11 @@ def _git(workspace: Path, *args: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
+def git_head(workspace: Path) -> str | None:
+    """The commit checked out in `workspace`, or None outside git; recorded on each session."""
+    return _git(workspace, "rev-parse", "HEAD")
+
+
 def git_summary(workspace: Path) -> str:
     """``branch main, 2 modified, 1 untracked`` or ``not a git repository``."""
     branch = _git(workspace, "rev-parse", "--abbrev-ref", "HEAD")
@@ -168,7 +173,7 @@ def open_session(
         session_id = store.create_session(
             project_dir=str(settings.workspace_root), backend=settings.backend, model=settings.model,
             prompt_name=prompt.name, prompt_version=prompt.version, system_prompt=text,
-            git_head=_git(settings.workspace, "rev-parse", "HEAD"),
+            git_head=git_head(settings.workspace),
         )  # fmt: skip
         resumed = False
     backend = make_backend(settings)
