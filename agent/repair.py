@@ -58,9 +58,8 @@ class Candidate:
     logprob: float  # mean log-probability of the fill's tokens (DELETE_LOGPROB for deletions)
     prior: float  # the line's suspiciousness
     key: str = ""  # semantic identity (see semantic_key)
-    original_logprob: float | None = (
-        None  # the replaced text's log-probability in the same slot, if one token
-    )
+    # The replaced text's log-probability in the same slot, when it is one token (see `score`).
+    original_logprob: float | None = None
 
     @property
     def score(self) -> float:
@@ -567,7 +566,7 @@ def _draft_round(
     generator: Any,
     deadline: float,
 ) -> list[Candidate]:
-    """Candidates for some lines, best first: model likelihood plus the line's (log) suspiciousness.
+    """Candidates for some lines, best first by `Candidate.score`; each gets the line's (log) suspiciousness.
 
     `how` is "enumerate" (one-token fills and deletions) or "draft" (longer fills from `generate()`).
     """

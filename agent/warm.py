@@ -164,9 +164,8 @@ class WarmPytest:
             self._proc.stdin.write(json.dumps(request) + "\n")
             self._proc.stdin.flush()
             cancel_sent = False
-            deadline = (
-                time.monotonic() + timeout + 30
-            )  # the server enforces `timeout`; this only guards the server
+            # The server enforces `timeout`; this deadline only guards against a server that stops answering.
+            deadline = time.monotonic() + timeout + 30
             while True:
                 line = self._read(timeout=0.05)
                 if line is not None:

@@ -1,14 +1,14 @@
 """Decoding speed and agreement of the commit rules, with and without the KV cache, in one run.
 
     python bench/decode.py [--model PATH|kiri-coder] [--n-prompts 4] [--new-tokens 64] [--block 32] [--device cpu]
-                           [--threads N] [--repeat 3] [--compile default|reduce-overhead|max-autotune]
+                           [--threads N] [--repeat 3] [--compile MODE]
 
 For one token per step ("fixed", 1), threshold 0.9 and draft-and-verify, each with and without the prefix KV
 cache: tokens/s, forward passes (NFE), tokens per forward pass, and agreement with the one-token-per-step,
 uncached output (% of generated positions equal). Prompts are Python function signatures with their docstrings
 from the standard library. Without --model it uses the bundled model when installed, else a tiny random model
 (whose near-uniform predictions say nothing about quality: it measures the machinery only). With --compile, every
-row is also run on a torch.compile'd copy of the model ("reduce-overhead" adds CUDA graphs on a GPU). Last, the
+row is also run on a torch.compile'd copy of the model (a mode of local_model.compiled.COMPILE_MODES). Last, the
 confidences at which one-token-per-step commits its tokens: the ceiling of any parallel rule on this model.
 """
 

@@ -60,9 +60,8 @@ class StepInfo:
     filled: int  # final positions so far, all rows
     total: int  # positions to fill, all rows
     ids: torch.Tensor  # (B, L) the sequence now, drafts included; do not modify
-    confidence: (
-        torch.Tensor
-    )  # (n,) the confidences of the n positions this pass made final (none: early stop)
+    # (n,) the confidences of the n positions this pass made final (none in the early-stop report)
+    confidence: torch.Tensor
 
 
 @dataclass
