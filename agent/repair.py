@@ -366,15 +366,14 @@ def draft_line(
                     ]
                     _add_fill(out, admit, tpl, tokenizer.decode(fill_ids), 0.0)
 
-    _score_fills(model, tokenizer, source, line, list(out.values()))
+    _score_fills(model, tokenizer, ctx, list(out.values()))
     return list(out.values())
 
 
-def _score_fills(model: Any, tokenizer: Any, source: str, line: int, cands: list[Candidate]) -> None:
+def _score_fills(model: Any, tokenizer: Any, ctx: _LineContext, cands: list[Candidate]) -> None:
     """Set each candidate's mean log-probability of its fill given the context, one forward pass per batch."""
     if not cands:
         return
-    ctx = _LineContext.of(tokenizer, source, line)
     mask = model.config.mask_token_id
     batch = 32
     for i in range(0, len(cands), batch):
