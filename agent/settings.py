@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import UsageError
+from tools.secrets import CREDENTIAL_VARS, ENV_NAME, Secrets
 
 BACKENDS = ("remote", "local")
 APPROVAL_MODES = ("ask", "auto-edit", "full-auto")
@@ -71,6 +72,7 @@ class Settings:
     max_output_tokens: int | None = None  # per model reply; None: the backend's default (local: 512)
     local_commit: str = "draft_verify"  # the local sampler's commit rule; "fixed" is one token per step
     local_compile: str = "off"  # torch.compile the local model (meant for a GPU): off or a torch.compile mode
+    secret_env: tuple[str, ...] = ()  # more variables whose values are secrets, besides the API key's own
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     def context_window(self) -> int:
@@ -81,6 +83,10 @@ class Settings:
             if self.model == prefix or self.model.startswith(prefix + "-"):
                 return CONTEXT_WINDOWS[prefix]
         return DEFAULT_CONTEXT_LIMIT
+
+    def secrets(self, env: Mapping[str, str] | None = None) -> Secrets:
+        """What child processes must not inherit and what is redacted: the key variables, `secret_env`, the key."""
+        return Secrets.collect(self.secret_env, (self.api_key,), env)
 
     def public_items(self) -> list[tuple[str, Any, str]]:
         """(key, value, source) for every setting, the API key masked: what ``agent config`` shows."""
@@ -198,6 +204,14 @@ def _patterns(value: Any) -> tuple[str, ...]:
     raise ValueError("expected a list of strings")
 
 
+def _env_names(value: Any) -> tuple[str, ...]:
+    names = _patterns(value)
+    for name in names:
+        if not ENV_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not an environment variable name")
+    return names
+
+
 def _opt_path(value: Any) -> Path | None:
     value = _opt_str(value)
     return Path(value).expanduser() if value else None
@@ -220,7 +234,10 @@ SPECS: dict[str, _Spec] = {
     "model": _Spec(_str, ("KIRI_MODEL",), "--model"),
     "base_url": _Spec(_opt_str, ("KIRI_BASE_URL", "OPENAI_BASE_URL"), "--base-url", project_ok=False),
     # A repository must not carry secrets.
-    "api_key": _Spec(_opt_str, ("KIRI_API_KEY", "OPENAI_API_KEY"), None, project_ok=False),
+    "api_key": _Spec(_opt_str, CREDENTIAL_VARS, None, project_ok=False),
+    # Only the user names their secrets: redaction changes what the user is shown (a repository naming HOME
+    # could hide where a command writes), and a repository cannot know the user's variables anyway.
+    "secret_env": _Spec(_env_names, ("KIRI_SECRET_ENV",), project_ok=False),
     "approval": _Spec(_choice(APPROVAL_MODES), ("KIRI_APPROVAL",), "--approval"),
     "max_steps": _Spec(_int, ("KIRI_MAX_STEPS",), "--max-steps"),
     "context_limit": _Spec(_opt_int, ("KIRI_CONTEXT_LIMIT",)),
@@ -306,8 +323,8 @@ def _apply_file(
 
 
 def _merge(key: str, value: Any, source: str, merged: dict[str, Any], sources: dict[str, str]) -> None:
-    if key == "deny_patterns" and key in merged:
-        # Deny rules add up across sources: a later file can tighten, never silently drop a rule.
+    if key in ("deny_patterns", "secret_env") and key in merged:
+        # Deny rules and secret names add up across sources: a later one can tighten, never silently drop one.
         merged[key] = tuple(dict.fromkeys((*merged[key], *value)))
         sources[key] = f"{sources[key]} + {source}"
         return

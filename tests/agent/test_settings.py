@@ -234,3 +234,32 @@ def test_local_compile_accepts_exactly_the_engines_modes() -> None:
     assert [parse(m) for m in ("off", *COMPILE_MODES)] == ["off", *COMPILE_MODES]
     with pytest.raises(ValueError):
         parse("inductor")
+
+
+def test_secret_env_adds_up_from_the_user_config_and_the_environment(home: Path, repo: Path) -> None:
+    _write(home / "config.toml", 'secret_env = ["DEPLOY_TOKEN"]\napi_key = "sk-from-the-config-file"\n')
+    env = {"KIRI_HOME": str(home), "KIRI_SECRET_ENV": "AWS_SECRET_ACCESS_KEY, DEPLOY_TOKEN"}
+    s = _load(repo, env=env)
+    assert s.secret_env == ("DEPLOY_TOKEN", "AWS_SECRET_ACCESS_KEY")
+    assert "env KIRI_SECRET_ENV" in s.sources["secret_env"]
+    secrets = s.secrets(
+        {"DEPLOY_TOKEN": "deploy-token-value", "OPENAI_API_KEY": "sk-env-value-123", "X": "1"}
+    )
+    assert secrets.names >= {"DEPLOY_TOKEN", "AWS_SECRET_ACCESS_KEY", "OPENAI_API_KEY", "KIRI_API_KEY"}
+    assert set(secrets.values) == {"deploy-token-value", "sk-env-value-123", "sk-from-the-config-file"}
+
+
+def test_secret_env_is_the_users_alone_and_must_name_variables(home: Path, repo: Path) -> None:
+    # Redaction changes what the user is shown: a repository must not pick what is hidden from them.
+    _write(repo / ".kiri" / "config.toml", 'secret_env = ["HOME"]\n')
+    with pytest.raises(UsageError, match="secret_env may not be set in a project config"):
+        _load(repo, env={"KIRI_HOME": str(home)})
+    (repo / ".kiri" / "config.toml").unlink()
+    with pytest.raises(UsageError, match="KIRI_SECRET_ENV.*'MY-TOKEN' is not an environment variable name"):
+        _load(repo, env={"KIRI_HOME": str(home), "KIRI_SECRET_ENV": "MY-TOKEN"})
+
+
+def test_the_api_key_variables_are_the_ones_children_never_get() -> None:
+    from tools.secrets import CREDENTIAL_VARS
+
+    assert SPECS["api_key"].env == CREDENTIAL_VARS
