@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.warm import WarmPytest
+from tools.secrets import Secrets
 
 # Directories never worth copying into a scratch workspace: VCS data, caches, environments, dependencies.
 SCRATCH_IGNORE = (
@@ -132,11 +133,13 @@ def run_tests(
     cancel: threading.Event | None = None,
     env: dict[str, str] | None = None,
     warm: WarmPytest | None = None,
+    secrets: Secrets | None = None,
 ) -> TestRun:
     """Run `cmd` in `workspace` with a wall-clock `timeout`; `only` restricts a pytest run to those node ids.
 
     `cancel`, when set by another thread, kills the run early (the result says `cancelled`); `env` adds
-    variables for the child on top of this process's environment. `warm`, a server started for this same `cmd`
+    variables for the child on top of this process's environment, less `secrets` (default: kiri's key
+    variables). `warm`, a server started for this same `cmd`
     (see `command_env`), runs it without start-up cost; if the server has died, the command runs cold.
     """
     extra: list[str] = []
@@ -147,7 +150,7 @@ def run_tests(
     start = time.monotonic()
     if warm is not None and (done := warm.run(workspace, extra, timeout, cancel)) is not None:
         return _result(*done, timeout=timeout, seconds=time.monotonic() - start)
-    env = command_env(env)
+    env = command_env(env, secrets)
     with tempfile.TemporaryFile(mode="w+b") as sink:
         try:
             proc = subprocess.Popen(
@@ -184,9 +187,9 @@ def run_tests(
     )
 
 
-def command_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment test commands run in: ours, plus `extra`, without bytecode caches."""
-    env = {**os.environ, **(extra or {})}
+def command_env(extra: dict[str, str] | None = None, secrets: Secrets | None = None) -> dict[str, str]:
+    """The environment test commands run in: ours, plus `extra`, without `secrets` or bytecode caches."""
+    env = (secrets or Secrets()).child_env(extra=extra)
     # Candidates rewrite files within the same second and often keep their size (`<` -> `>`); a bytecode cache
     # keyed on mtime and size would then run the previous candidate's code.
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -236,6 +239,7 @@ def verify_in(
     *,
     cancel: threading.Event | None = None,
     warm: WarmPytest | None = None,
+    secrets: Secrets | None = None,
 ) -> TestRun:
     """Write `files` (relative path -> new content) into `scratch`, run `failing` first, then the whole suite.
 
@@ -246,10 +250,10 @@ def verify_in(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     if failing and is_pytest(cmd):
-        first = run_tests(scratch, cmd, timeout, only=failing, cancel=cancel, warm=warm)
+        first = run_tests(scratch, cmd, timeout, only=failing, cancel=cancel, warm=warm, secrets=secrets)
         if not first.passed:  # fail fast: the whole suite cannot pass either
             return first
-    return run_tests(scratch, cmd, timeout, cancel=cancel, warm=warm)
+    return run_tests(scratch, cmd, timeout, cancel=cancel, warm=warm, secrets=secrets)
 
 
 def restore(scratch: Path, workspace: Path, files: list[str]) -> None:
@@ -270,7 +274,8 @@ def verify_candidate(
     timeout: float,
     *,
     cancel: threading.Event | None = None,
+    secrets: Secrets | None = None,
 ) -> TestRun:
     """Check a candidate (new contents of some files) in a fresh scratch copy; the workspace is never touched."""
     with scratch_copy(workspace) as scratch:
-        return verify_in(scratch, files, cmd, failing, timeout, cancel=cancel)
+        return verify_in(scratch, files, cmd, failing, timeout, cancel=cancel, secrets=secrets)

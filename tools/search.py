@@ -21,6 +21,7 @@ from typing import Literal
 from tools.context import ToolContext
 from tools.errors import ToolError
 from tools.ignore import KeepFn, compile_pattern, walk
+from tools.secrets import Secrets
 
 MAX_ROWS = 250
 MAX_LINE_CHARS = 300
@@ -98,7 +99,15 @@ def search(
     if not real.exists():
         raise ToolError(f"{path}: no such file or directory")
     rel = ctx.gate.relative(real)
-    outcome = grep(ctx.gate.workspace, pattern, rel, glob=glob, ignore_case=ignore_case, context=context)
+    outcome = grep(
+        ctx.gate.workspace,
+        pattern,
+        rel,
+        glob=glob,
+        ignore_case=ignore_case,
+        context=context,
+        secrets=ctx.secrets,
+    )
     return format_outcome(outcome, pattern)
 
 
@@ -112,13 +121,16 @@ def grep(
     context: int = 0,
     max_rows: int = MAX_ROWS,
     engine: Engine = "auto",
+    secrets: Secrets | None = None,
 ) -> Outcome:
-    """Search `rel` (workspace-relative, already confined) with the chosen engine."""
+    """Search `rel` (workspace-relative, already confined) with the chosen engine; ripgrep gets our
+    environment without `secrets`."""
     rg = find_rg() if engine != "python" else None
     if engine == "rg" and rg is None:
         raise ToolError("ripgrep (rg) is not installed")
     if rg is not None:
-        return _grep_rg(rg, workspace, pattern, rel, glob, ignore_case, context, max_rows)
+        env = (secrets or Secrets()).child_env()
+        return _grep_rg(rg, workspace, pattern, rel, glob, ignore_case, context, max_rows, env)
     return _grep_python(workspace, pattern, rel, glob, ignore_case, context)
 
 
@@ -148,11 +160,18 @@ def _grep_rg(
     ignore_case: bool,
     context: int,
     max_rows: int,
+    env: dict[str, str],
 ) -> Outcome:
     cmd = rg_command(rg, pattern, rel, glob, ignore_case, context)
     try:
+        # ripgrep runs no repository code, but RIPGREP_CONFIG_PATH can name a --pre preprocessor: keep keys out.
         proc = subprocess.run(
-            cmd, cwd=workspace, capture_output=True, stdin=subprocess.DEVNULL, timeout=TIMEOUT_S
+            cmd,
+            cwd=workspace,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=TIMEOUT_S,
+            env=env,
         )
     except subprocess.TimeoutExpired as exc:
         raise ToolError(f"search took over {TIMEOUT_S}s; narrow the path, glob or pattern") from exc

@@ -14,6 +14,7 @@ from typing import IO
 
 from tools.context import ToolContext
 from tools.errors import ToolError
+from tools.secrets import Secrets
 
 DEFAULT_TIMEOUT_S = 120
 MAX_TIMEOUT_S = 1800
@@ -46,7 +47,7 @@ def run_shell(ctx: ToolContext, command: str, timeout: int = DEFAULT_TIMEOUT_S) 
     if not 1 <= timeout <= MAX_TIMEOUT_S:
         raise ToolError(f"timeout must be between 1 and {MAX_TIMEOUT_S} seconds")
     ctx.gate.approve_shell(command)
-    run = run_command(command, ctx.gate.workspace, timeout)
+    run = run_command(command, ctx.gate.workspace, timeout, secrets=ctx.secrets)
     if run.timed_out:
         head = f"timed out after {timeout}s; the command and its child processes were killed"
     else:
@@ -60,11 +61,19 @@ def run_shell(ctx: ToolContext, command: str, timeout: int = DEFAULT_TIMEOUT_S) 
     return "\n".join(parts)
 
 
-def run_command(command: str, cwd: Path, timeout: float, stream_bytes: int = STREAM_BYTES) -> ShellRun:
+def run_command(
+    command: str,
+    cwd: Path,
+    timeout: float,
+    stream_bytes: int = STREAM_BYTES,
+    *,
+    secrets: Secrets | None = None,
+) -> ShellRun:
     """Run `command` in its own session (so the whole group can be killed); output goes to temp files so a
-    chatty command cannot fill memory or block on a full pipe."""
+    chatty command cannot fill memory or block on a full pipe. It inherits our environment minus `secrets`."""
     shell = shutil.which("bash") or "/bin/sh"
-    env = {**os.environ, "PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"}
+    secrets = secrets or Secrets()
+    env = secrets.child_env(extra={"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"})
     start = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
