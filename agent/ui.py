@@ -474,7 +474,8 @@ class Repl:
     def _cmd_diff(self, arg: str) -> None:
         from tools.changes import net_diff
 
-        diff = net_diff(self.store, self.session.id)
+        # From the exact snapshots kept for undo: redacted here, like every diff kiri shows.
+        diff = self.session.agent.secrets.redact(net_diff(self.store, self.session.id))
         if diff:
             self.io.diff(diff)
         else:
