@@ -7,6 +7,7 @@ import selectors
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO
 
 CHUNK = 64 * 1024
@@ -41,6 +42,20 @@ class HeadTail:
         head = bytes(self._head[:half]).decode("utf-8", "replace")
         tail = bytes(self._tail[-half:]).decode("utf-8", "replace") if half else ""
         return f"{head}\n[... {self.total - self.limit} bytes of output cut from the middle ...]\n{tail}"
+
+
+def read_head_tail(path: Path, limit: int) -> str:
+    """A file's text as HeadTail(limit) would keep it, reading only its two ends: for output that a child wrote
+    to a file (the warm pytest server), which may be far larger than anyone should hold in memory."""
+    buffer = HeadTail(limit)
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        buffer.feed(f.read(limit))
+        if size > limit:
+            f.seek(max(limit, size - limit))
+            buffer.feed(f.read(limit))
+            buffer.total = size  # the middle was skipped, not read: count it all the same
+    return buffer.text()
 
 
 def pump(
