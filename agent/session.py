@@ -22,6 +22,7 @@ from agent.context import ContextWindow
 from agent.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TASK_FAILED
 from agent.loop import Agent, TurnResult
 from agent.ui import IO
+from tools.limits import read_regular_prefix
 
 MAX_INSTRUCTIONS_CHARS = 20_000  # AGENTS.md files beyond this are cut (with a note) to protect the context
 
@@ -69,9 +70,13 @@ def _instructions(settings: Any) -> str:
     parts = []
     for path in dict.fromkeys(candidates):
         try:
-            text = path.read_text(encoding="utf-8", errors="replace").strip()
+            # Enough bytes for MAX_INSTRUCTIONS_CHARS characters of UTF-8, and no more: the file may be huge.
+            data = read_regular_prefix(path, 4 * MAX_INSTRUCTIONS_CHARS + 4)
         except OSError:
             continue  # absent or unreadable: nothing to add
+        if data is None:
+            continue  # a FIFO or device in the repository: never read (it could block or never end)
+        text = data.decode("utf-8", errors="replace").strip()
         if len(text) > MAX_INSTRUCTIONS_CHARS:
             text = text[:MAX_INSTRUCTIONS_CHARS] + "\n[... AGENTS.md truncated ...]"
         parts.append(f"# Instructions from {path}\n{text}")

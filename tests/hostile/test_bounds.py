@@ -200,3 +200,19 @@ def test_search_on_a_fifo_returns_at_once(hostile: Hostile) -> None:
     assert run.clean and run.code == 0
     assert time.monotonic() - start < 30
     assert "not a regular file" in _tool_results(hostile)[0]
+
+
+def test_a_fifo_or_huge_agents_md_neither_hangs_nor_fills_memory(hostile: Hostile) -> None:
+    os.mkfifo(hostile.project / "AGENTS.md")
+    hostile.server.add(text_reply("done"))
+    run = hostile.agent("run", "hello", timeout=30)  # TimeoutExpired if kiri blocks opening the FIFO
+    assert run.clean and run.code == 0
+    (hostile.project / "AGENTS.md").unlink()
+    with (hostile.project / "AGENTS.md").open("wb") as f:
+        f.write(b"Be brief.\n")
+        f.truncate(BIG)
+    hostile.server.add(text_reply("done"))
+    peak, err = _peak_rss_of(hostile, "run", "hello")
+    assert "Traceback" not in err
+    assert peak < 300 * 1024 * 1024, f"peak RSS {peak >> 20} MiB"
+    assert "Be brief." in json.dumps(hostile.server.requests[-1]["messages"])

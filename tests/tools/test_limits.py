@@ -98,3 +98,14 @@ def test_search_skips_special_and_huge_files_in_a_walk(workspace: Path, huge: Pa
     (workspace / "small.txt").write_text("needle\n")
     outcome = grep(workspace, "needle", engine=engine)
     assert [hits.path for hits in outcome.files] == ["small.txt"]
+
+
+def test_read_regular_prefix_never_blocks_and_reads_only_a_prefix(workspace: Path, huge: Path) -> None:
+    from tools.limits import read_regular_prefix
+
+    os.mkfifo(workspace / "pipe")
+    assert read_regular_prefix(workspace / "pipe", 10) is None  # returns at once: no writer is waited for
+    assert read_regular_prefix(workspace, 10) is None
+    assert read_regular_prefix(huge, 10) == b"\0" * 10
+    with pytest.raises(FileNotFoundError):
+        read_regular_prefix(workspace / "absent", 10)
