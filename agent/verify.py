@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.warm import WarmPytest
+from tools.capture import HeadTail, close, pump
+from tools.limits import TEST_OUTPUT_BYTES
 from tools.secrets import Secrets
 
 # Directories never worth copying into a scratch workspace: VCS data, caches, environments, dependencies.
@@ -40,7 +42,6 @@ SCRATCH_IGNORE = (
 
 # pytest's short summary lines: "FAILED tests/test_x.py::test_a - AssertionError: ..." / "ERROR test_y.py".
 _SUMMARY_RE = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", re.MULTILINE)
-_POLL_S = 0.05
 
 
 @dataclass
@@ -151,37 +152,41 @@ def run_tests(
     if warm is not None and (done := warm.run(workspace, extra, timeout, cancel)) is not None:
         return _result(*done, timeout=timeout, seconds=time.monotonic() - start)
     env = command_env(env, secrets)
-    with tempfile.TemporaryFile(mode="w+b") as sink:
-        try:
-            proc = subprocess.Popen(
-                full,
-                shell=True,
-                cwd=workspace,
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,  # own process group: a timeout kills the whole tree
-            )
-        except OSError as exc:
-            return TestRun(False, 127, f"cannot run {cmd!r}: {exc}", seconds=time.monotonic() - start)
-        timed_out = cancelled = False
-        while True:
+    try:
+        proc = subprocess.Popen(
+            full,
+            shell=True,
+            cwd=workspace,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # own process group: a timeout kills the whole tree
+        )
+    except OSError as exc:
+        return TestRun(False, 127, f"cannot run {cmd!r}: {exc}", seconds=time.monotonic() - start)
+    assert proc.stdout is not None
+    # Read as it comes, head and tail kept: a test that prints without end neither fills the disk nor memory,
+    # and the summary naming the failed tests is at the end, in the tail.
+    sink = HeadTail(TEST_OUTPUT_BYTES)
+    streams = [(proc.stdout, sink)]
+    timed_out = cancelled = False
+    try:
+        stopped = pump(proc, streams, start + timeout, stop=cancel.is_set if cancel is not None else None)
+        if not stopped:
             try:
-                returncode = proc.wait(timeout=_POLL_S)
-                break
+                returncode = proc.wait(max(0.0, start + timeout - time.monotonic()))
             except subprocess.TimeoutExpired:
-                if time.monotonic() - start > timeout:
-                    timed_out = True
-                elif cancel is not None and cancel.is_set():
-                    cancelled = True
-                else:
-                    continue
-                _kill_group(proc)
-                returncode = proc.wait()
-                break
-        sink.seek(0)
-        output = sink.read().decode("utf-8", errors="replace")
+                stopped = True
+        if stopped:
+            timed_out = not (cancel is not None and cancel.is_set())
+            cancelled = not timed_out
+            _kill_group(proc)
+            returncode = proc.wait()
+            pump(proc, streams, time.monotonic() + 1.0)
+    finally:
+        close(streams)
+    output = sink.text()
     return _result(
         returncode, output, timed_out, cancelled, timeout=timeout, seconds=time.monotonic() - start
     )

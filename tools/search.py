@@ -12,6 +12,7 @@ import functools
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sysconfig
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Literal
 from tools.context import ToolContext
 from tools.errors import ToolError
 from tools.ignore import KeepFn, compile_pattern, walk
+from tools.limits import MAX_FILE_BYTES
 from tools.secrets import Secrets
 
 MAX_ROWS = 250
@@ -41,6 +43,9 @@ RG_FLAGS = (
     "--no-ignore-exclude",
     "--no-ignore-global",
     "--glob=!.git",
+    # The same size policy as the file tools. (A walk only opens regular files; search() refuses a special
+    # file named explicitly, which ripgrep would read until the timeout.)
+    f"--max-filesize={MAX_FILE_BYTES}",
 )
 
 
@@ -96,9 +101,13 @@ def search(
     if not 0 <= context <= 10:
         raise ToolError("context must be between 0 and 10")
     real = ctx.gate.resolve(path)
-    if not real.exists():
-        raise ToolError(f"{path}: no such file or directory")
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        raise ToolError(f"{path}: no such file or directory") from None
     rel = ctx.gate.relative(real)
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise ToolError(f"{rel} is not a regular file or directory (a FIFO, socket or device); not searched")
     outcome = grep(
         ctx.gate.workspace,
         pattern,
@@ -252,9 +261,12 @@ def _glob_filter(glob: str) -> KeepFn:
 
 def _search_file(path: Path, rel: str, regex: re.Pattern[str], context: int) -> FileHits | None:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as f:
-            data = f.read()
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+                return None  # skipped like ripgrep does: special files, and files over --max-filesize
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError:
         return None
     if b"\0" in data:

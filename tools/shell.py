@@ -6,19 +6,18 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
+from tools.capture import HeadTail, close, pump
 from tools.context import ToolContext
 from tools.errors import ToolError
+from tools.limits import STREAM_BYTES
 from tools.secrets import Secrets
 
 DEFAULT_TIMEOUT_S = 120
 MAX_TIMEOUT_S = 1800
-STREAM_BYTES = 12_000  # per stream; head and tail are kept
 KILL_GRACE_S = 2.0
 
 
@@ -69,38 +68,41 @@ def run_command(
     *,
     secrets: Secrets | None = None,
 ) -> ShellRun:
-    """Run `command` in its own session (so the whole group can be killed); output goes to temp files so a
-    chatty command cannot fill memory or block on a full pipe. It inherits our environment minus `secrets`."""
+    """Run `command` in its own session (so the whole group can be killed), in our environment minus
+    `secrets`. Its output is read through pipes as it comes and only the head and tail of each stream are
+    kept, so a chatty command (`yes`) neither fills memory or the disk nor blocks on a full pipe."""
     shell = shutil.which("bash") or "/bin/sh"
     secrets = secrets or Secrets()
     env = secrets.child_env(extra={"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"})
     start = time.monotonic()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            [shell, "-c", command],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            env=env,
-            start_new_session=True,
-        )
-        timed_out = False
-        try:
-            code = proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+    proc = subprocess.Popen(
+        [shell, "-c", command],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = HeadTail(stream_bytes), HeadTail(stream_bytes)
+    streams = [(proc.stdout, out), (proc.stderr, err)]
+    try:
+        timed_out = pump(proc, streams, start + timeout)
+        if not timed_out:
+            try:  # the streams closed; a command that closed them itself (`exec >&-`) may still be running
+                code = proc.wait(max(0.0, start + timeout - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+        if timed_out:
             code = _kill_group(proc)
-        except BaseException:  # Ctrl-C in the agent: do not leave the command running, then go on stopping
-            _kill_group(proc)
-            raise
-        return ShellRun(
-            code,
-            _head_tail(out, stream_bytes),
-            _head_tail(err, stream_bytes),
-            timed_out,
-            time.monotonic() - start,
-        )
+            pump(proc, streams, time.monotonic() + KILL_GRACE_S)  # what it printed before it was killed
+    except BaseException:  # Ctrl-C in the agent: do not leave the command running, then go on stopping
+        _kill_group(proc)
+        raise
+    finally:
+        close(streams)
+    return ShellRun(code, out.text(), err.text(), timed_out, time.monotonic() - start)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> int:
@@ -122,14 +124,3 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> int:
                 pass
         return return_code
     return proc.wait()
-
-
-def _head_tail(f: IO[bytes], limit: int) -> str:
-    size = f.seek(0, os.SEEK_END)
-    f.seek(0)
-    if size <= limit:
-        return f.read().decode("utf-8", "replace")
-    head = f.read(limit // 2).decode("utf-8", "replace")
-    f.seek(size - limit // 2)
-    tail = f.read().decode("utf-8", "replace")
-    return f"{head}\n[... {size - limit} bytes of output cut from the middle ...]\n{tail}"
