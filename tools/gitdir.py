@@ -1,0 +1,106 @@
+"""Where a workspace's git directory is, and whether kiri may use it.
+
+A `.git` *file* (`gitdir: /elsewhere`) or a `commondir` file can point git at a repository outside the
+workspace, so that kiri's git calls would show another repository's content and rewrite its index. A hostile
+repository (an archive, not a clone: git refuses to check out `.git`) or the model can write such a file, so
+only one kind of pointer out of the workspace is honoured: a linked worktree (`git worktree add`), whose
+administrative directory names this workspace's `.git` file in return. Nobody confined to the workspace can
+forge that answer, because it lives outside it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from tools.errors import PermissionDenied, ToolError
+
+MAX_POINTER_BYTES = 4096  # a `gitdir:` line is one path; anything longer is not a pointer git writes
+
+
+class NotARepository(ToolError):
+    """The workspace has no `.git` of its own."""
+
+
+class ForeignGitDir(PermissionDenied):
+    """The workspace's `.git` leads to a git directory outside the workspace that does not vouch for it."""
+
+
+def locate(work_tree: Path) -> Path:
+    """The real path of `work_tree`'s git directory. Raises NotARepository or ForeignGitDir.
+
+    Only `work_tree/.git` counts: a repository further up is never searched for, since its index and config
+    are not the workspace's to use.
+    """
+    root = Path(os.path.realpath(work_tree))
+    dot = root / ".git"
+    try:
+        info = os.stat(dot)
+    except FileNotFoundError:
+        raise NotARepository(f"{root} is not a git repository (it has no .git)") from None
+    except OSError as exc:
+        raise NotARepository(f"{root}/.git cannot be read: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        git_dir = Path(os.path.realpath(dot))
+        if not _inside(git_dir, root):
+            raise ForeignGitDir(
+                f"{root}/.git is a symlink to {git_dir}, outside the workspace; kiri does not use it"
+            )
+    elif stat.S_ISREG(info.st_mode):
+        git_dir = Path(os.path.realpath(root / _read_pointer(dot)))
+        if not _inside(git_dir, root):
+            if _vouches_for(git_dir, dot):
+                return git_dir  # a linked worktree: its common dir is the main repository's, by design
+            raise ForeignGitDir(
+                f"{root}/.git points at {git_dir}, a git directory outside the workspace that is not a worktree "
+                "of it; kiri's git tools refuse to use it"
+            )
+    else:
+        raise NotARepository(f"{root}/.git is neither a directory nor a file")
+    common = _common_dir(git_dir)
+    if common is not None and not _inside(common, root):
+        raise ForeignGitDir(
+            f"{git_dir}/commondir points at {common}, outside the workspace; kiri's git tools refuse to use it"
+        )
+    return git_dir
+
+
+def _read_pointer(dot: Path) -> str:
+    """The path in a `.git` file, as git reads it: `gitdir: <path>` with trailing whitespace dropped."""
+    try:
+        with open(dot, "rb") as f:
+            data = f.read(MAX_POINTER_BYTES + 1)
+    except OSError as exc:
+        raise NotARepository(f"{dot} cannot be read: {exc.strerror}") from None
+    text = data.decode("utf-8", "surrogateescape").rstrip()
+    if len(data) > MAX_POINTER_BYTES or not text.startswith("gitdir: ") or "\0" in text:
+        raise NotARepository(f"{dot} is a file but not a `gitdir: <path>` pointer")
+    return text.removeprefix("gitdir: ")
+
+
+def _vouches_for(git_dir: Path, dot: Path) -> bool:
+    """Whether `git_dir` is a worktree's admin directory whose `gitdir` file names `dot` (this `.git` file)."""
+    try:
+        back = (
+            (git_dir / "gitdir").read_bytes()[:MAX_POINTER_BYTES].decode("utf-8", "surrogateescape").strip()
+        )
+    except OSError:
+        return False
+    # newer git may write the path relative to the admin directory (worktree.useRelativePaths)
+    return bool(back) and os.path.realpath(git_dir / back) == os.path.realpath(dot)
+
+
+def _common_dir(git_dir: Path) -> Path | None:
+    """Where `commondir` sends git for objects, refs and config, when the git directory has one."""
+    try:
+        text = (git_dir / "commondir").read_bytes()[:MAX_POINTER_BYTES].decode("utf-8", "surrogateescape")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise NotARepository(f"{git_dir}/commondir cannot be read: {exc.strerror}") from None
+    return Path(os.path.realpath(git_dir / text.strip()))
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or str(path).startswith(str(root).rstrip(os.sep) + os.sep)
