@@ -96,7 +96,7 @@ def test_a_gitdir_file_pointing_outside_is_refused(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / ".git").write_text(f"gitdir: {other / '.git'}\n")
-    with pytest.raises(ForeignGitDir, match="outside the workspace"):
+    with pytest.raises(ForeignGitDir, match="not a worktree of this workspace"):
         Git.open(ws)
     (ws / ".git").write_text("gitdir: ../other/.git\n")  # relative, as git also reads it
     with pytest.raises(ForeignGitDir):
@@ -116,11 +116,30 @@ def test_a_symlinked_or_redirected_git_directory_is_refused(tmp_path: Path) -> N
         locate(repo)
 
 
-def test_a_gitdir_file_inside_the_workspace_is_used(tmp_path: Path) -> None:
+def test_a_git_directory_elsewhere_in_the_workspace_is_refused(tmp_path: Path) -> None:
+    # config and hooks in `store/` would be ordinary files to the gate, written without asking
     repo = _repo(tmp_path)
     (repo / ".git").rename(repo / "store")
     (repo / ".git").write_text("gitdir: store\n")
-    assert locate(repo) == (repo / "store").resolve()
+    with pytest.raises(ForeignGitDir):
+        locate(repo)
+    (repo / ".git").unlink()
+    (repo / ".git").symlink_to("store")
+    with pytest.raises(ForeignGitDir, match="symlink"):
+        locate(repo)
+
+
+def test_a_worktree_admin_directory_inside_the_workspace_proves_nothing(tmp_path: Path) -> None:
+    other = git_repo(tmp_path / "other", {"secret.txt": "other\n"})
+    ws = tmp_path / "ws"
+    admin = ws / "admin"
+    admin.mkdir(parents=True)
+    (admin / "gitdir").write_text(f"{ws / '.git'}\n")
+    (admin / "commondir").write_text(f"{other / '.git'}\n")
+    (admin / "HEAD").write_text("ref: refs/heads/main\n")
+    (ws / ".git").write_text("gitdir: admin\n")
+    with pytest.raises(ForeignGitDir):
+        locate(ws)
 
 
 def test_a_linked_worktree_still_works(tmp_path: Path) -> None:
@@ -140,7 +159,7 @@ def test_a_forged_worktree_pointer_is_refused(tmp_path: Path) -> None:
     ws = tmp_path / "ws"  # claims to be that worktree, but the admin directory names another .git file
     ws.mkdir()
     (ws / ".git").write_text(f"gitdir: {admin}\n")
-    with pytest.raises(ForeignGitDir, match="not a worktree of it"):
+    with pytest.raises(ForeignGitDir, match="not a worktree of this workspace"):
         locate(ws)
 
 
