@@ -40,6 +40,11 @@ def _dirty(path: Path) -> None:
     os.utime(path, (1, 1))
 
 
+def _tracked(repo: Path) -> Path:
+    """The first file the repository tracks."""
+    return repo / git(repo, "ls-files").split()[0]
+
+
 def _config(repo: Path, text: str) -> None:
     with (repo / ".git" / "config").open("a") as f:
         f.write(textwrap.dedent(text))
@@ -58,52 +63,52 @@ def fsmonitor(repo: Path, prog: Path) -> list[str]:
 
 def filter_clean(repo: Path, prog: Path) -> list[str]:
     _config(repo, f'[filter "evil"]\n\tclean = {prog}\n')
-    _attributes(repo, "*.txt filter=evil")
-    _dirty(repo / "a.txt")
+    _attributes(repo, "* filter=evil")
+    _dirty(_tracked(repo))
     return ["status", "--porcelain"]
 
 
 def filter_process(repo: Path, prog: Path) -> list[str]:
     _config(repo, f'[filter "long-running"]\n\tprocess = {prog}\n\trequired = true\n')
-    _attributes(repo, "*.txt filter=long-running")
-    _dirty(repo / "a.txt")
+    _attributes(repo, "* filter=long-running")
+    _dirty(_tracked(repo))
     return ["diff", "HEAD"]
 
 
 def filter_committed_attributes(repo: Path, prog: Path) -> list[str]:
     # the driver's name comes from a committed .gitattributes, its program from a file the config includes
-    (repo / ".gitattributes").write_text("*.txt filter=odd.name\n")
+    (repo / ".gitattributes").write_text("* filter=odd.name\n")
     (repo / "extra.cfg").write_text(f'[filter "odd.name"]\n\tclean = {prog}\n')
     _config(repo, "[include]\n\tpath = ../extra.cfg\n")
-    _dirty(repo / "a.txt")
+    _dirty(_tracked(repo))
     return ["status", "--porcelain"]
 
 
 def filter_conditional_include(repo: Path, prog: Path) -> list[str]:
     (repo / ".git" / "cond.cfg").write_text(f'[filter "cond"]\n\tclean = {prog}\n')
     _config(repo, '[includeIf "gitdir:/"]\n\tpath = cond.cfg\n')
-    _attributes(repo, "*.txt filter=cond")
-    _dirty(repo / "a.txt")
+    _attributes(repo, "* filter=cond")
+    _dirty(_tracked(repo))
     return ["diff"]
 
 
 def textconv(repo: Path, prog: Path) -> list[str]:
     _config(repo, f'[diff "evil"]\n\ttextconv = {prog}\n')
-    _attributes(repo, "*.txt diff=evil")
-    _dirty(repo / "a.txt")
+    _attributes(repo, "* diff=evil")
+    _dirty(_tracked(repo))
     return ["diff", "HEAD"]
 
 
 def external_diff_driver(repo: Path, prog: Path) -> list[str]:
     _config(repo, f'[diff "ext"]\n\tcommand = {prog}\n')
-    _attributes(repo, "*.txt diff=ext")
-    _dirty(repo / "a.txt")
+    _attributes(repo, "* diff=ext")
+    _dirty(_tracked(repo))
     return ["diff", "HEAD"]
 
 
 def external_diff(repo: Path, prog: Path) -> list[str]:
     _config(repo, f"[diff]\n\texternal = {prog}\n")
-    _dirty(repo / "a.txt")
+    _dirty(_tracked(repo))
     return ["diff", "HEAD"]
 
 
@@ -112,14 +117,13 @@ def hooks_path(repo: Path, prog: Path) -> list[str]:
     hooks.mkdir()
     (hooks / "post-index-change").symlink_to(prog)
     _config(repo, f"[core]\n\thooksPath = {hooks}\n")
-    (repo / "a.txt").touch()
-    os.utime(repo / "a.txt", (1, 1))  # a stat change: status refreshes and rewrites the index
+    os.utime(_tracked(repo), (1, 1))  # a stat change: status refreshes and rewrites the index
     return ["status", "--porcelain"]
 
 
 def index_hook(repo: Path, prog: Path) -> list[str]:
     (repo / ".git" / "hooks" / "post-index-change").symlink_to(prog)
-    os.utime(repo / "a.txt", (1, 1))
+    os.utime(_tracked(repo), (1, 1))
     return ["status", "--porcelain"]
 
 
@@ -151,7 +155,7 @@ def submodule_filter(repo: Path, prog: Path) -> list[str]:
     with (sub_git / "config").open("a") as f:
         f.write(f'[filter "inner"]\n\tclean = {prog}\n')
     (sub_git / "info").mkdir(exist_ok=True)
-    (sub_git / "info" / "attributes").write_text("*.txt filter=inner\n")
+    (sub_git / "info" / "attributes").write_text("* filter=inner\n")
     _dirty(repo / "sub" / "s.txt")
     return ["status", "--porcelain"]
 
