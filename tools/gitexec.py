@@ -131,8 +131,12 @@ class Git:
 
     def run(self, subcommand: str, *args: str) -> str:
         """stdout of `git SUBCOMMAND ARGS` in the work tree. Raises GitFailed, or ToolError."""
-        if subcommand not in READ_ONLY:
-            raise ValueError(f"git {subcommand} is not one of the read-only subcommands kiri may run")
+        if (
+            subcommand not in READ_ONLY
+            or subcommand == "config"
+            and args[:1] not in (("--list",), ("--get",))
+        ):
+            raise ValueError(f"git {subcommand} {' '.join(args[:1])} is not a read-only call kiri may make")
         argv = ["git", *self._global_options(), subcommand, *_FORCED.get(subcommand, ()), *args]
         try:
             proc = subprocess.run(

@@ -185,6 +185,8 @@ def test_only_read_only_subcommands(tmp_path: Path) -> None:
     runner = Git.open(_repo(tmp_path))
     with pytest.raises(ValueError, match="read-only"):
         runner.run("commit", "-m", "x")
+    with pytest.raises(ValueError, match="read-only"):
+        runner.run("config", "core.fsmonitor", "evil")
 
 
 def test_a_driver_that_cannot_be_switched_off_refuses_the_repository(tmp_path: Path) -> None:
