@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,33 +27,40 @@ from tools.gate import ApprovalRequest
 from tools.secrets import Secrets
 
 
-def _git(workspace: Path, *args: str) -> str | None:
+def _git(workspace: Path, *commands: tuple[str, ...]) -> list[str | None]:
+    """stdout of each read-only git command, through tools.gitexec (the repository's own programs switched
+    off); None for one that fails, all None outside git or in a repository kiri refuses to use."""
+    from tools.errors import ToolError
+    from tools.gitexec import Git
+
     try:
-        proc = subprocess.run(
-            ["git", *args], cwd=workspace, capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
+        git = Git.open(workspace)
+    except ToolError:
+        return [None] * len(commands)
+    out: list[str | None] = []
+    for args in commands:
+        try:
+            out.append(git.run(*args).strip())
+        except ToolError:
+            out.append(None)
+    return out
 
 
 def git_head(workspace: Path) -> str | None:
-    """The commit checked out in `workspace`, or None outside git; recorded on each session."""
-    return _git(workspace, "rev-parse", "HEAD")
+    """The commit checked out in `workspace` (the project root), or None outside git; recorded on each
+    session."""
+    return _git(workspace, ("rev-parse", "HEAD"))[0]
 
 
 def git_summary(workspace: Path) -> str:
     """``branch main, 2 modified, 1 untracked`` or ``not a git repository``."""
-    branch = _git(workspace, "rev-parse", "--abbrev-ref", "HEAD")
-    if branch is None:
-        status = _git(workspace, "status", "--porcelain")
-        if status is None:
-            return "not a git repository"
-        branch = "(no commits yet)"
-    lines = (_git(workspace, "status", "--porcelain") or "").splitlines()
+    branch, status = _git(workspace, ("rev-parse", "--abbrev-ref", "HEAD"), ("status", "--porcelain"))
+    if status is None:
+        return "not a git repository"
+    lines = status.splitlines()
     untracked = sum(1 for line in lines if line.startswith("??"))
     changed = len(lines) - untracked
-    parts = [f"branch {branch}"]
+    parts = [f"branch {branch or '(no commits yet)'}"]
     parts.append(f"{changed} changed file(s)" if changed else "clean working tree")
     if untracked:
         parts.append(f"{untracked} untracked")
@@ -77,7 +83,7 @@ def prompt_environment(
         "workspace": str(settings.workspace),
         "os": f"{platform.system()} {platform.release()}",
         "date": date.today().isoformat(),
-        "git": git_summary(settings.workspace),
+        "git": git_summary(settings.workspace_root),
         "project_instructions": _instructions(settings, warn or (lambda _message: None)),
         **extra,
     }
@@ -174,7 +180,7 @@ def open_session(
         session_id = store.create_session(
             project_dir=str(settings.workspace_root), backend=settings.backend, model=settings.model,
             prompt_name=prompt.name, prompt_version=prompt.version, system_prompt=text,
-            git_head=git_head(settings.workspace),
+            git_head=git_head(settings.workspace_root),
         )  # fmt: skip
         resumed = False
     backend = make_backend(settings)

@@ -27,7 +27,7 @@ def write_changes(ctx: ToolContext, changes: Sequence[Change]) -> str:
     """
     diffs = [unified_diff(rel, before, after) for rel, before, after in changes]
     combined = "".join(diffs)
-    ctx.gate.approve_write(", ".join(rel for rel, _, _ in changes), combined)
+    ctx.gate.approve_write([rel for rel, _, _ in changes], combined)
     done: list[Change] = []
     try:
         for change in changes:

@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Literal
 
 from tools.errors import PermissionDenied, ToolError
 from tools.limits import MAX_FILE_BYTES, check_file_size
+from tools.protected import protection, refusal
 
 Mode = Literal["ask", "auto-edit", "full-auto"]
 MODES: tuple[str, ...] = ("ask", "auto-edit", "full-auto")
@@ -227,6 +228,7 @@ class Gate:
         real = self.resolve(path)
         if real == self.workspace:
             raise ToolError(f"{path} is a directory")
+        _refuse_git_file(self.relative(real))  # also for a caller that skipped approve_write
         with self._parent_fd(real, create=True) as dfd:
             mode = None
             try:
@@ -257,6 +259,7 @@ class Gate:
         real = self.resolve(path)
         if real == self.workspace:
             raise ToolError(f"{path} is a directory")
+        _refuse_git_file(self.relative(real))
         try:
             with self._parent_fd(real, create=False) as dfd:
                 os.unlink(real.name, dir_fd=dfd)
@@ -265,11 +268,29 @@ class Gate:
 
     # ----- approval --------------------------------------------------------------------------------------
 
-    def approve_write(self, path: str, diff: str) -> None:
-        """Allow a file change in `auto-edit`/`full-auto`; ask in `ask` mode. Raises PermissionDenied."""
+    def approve_write(self, paths: str | Sequence[str], diff: str) -> None:
+        """Allow a change of `paths` in `auto-edit`/`full-auto`; ask in `ask` mode. Raises PermissionDenied.
+
+        A write into `.git/` or `.kiri/` is asked about in every mode but `full-auto`, each time (an earlier
+        "always" does not cover it); a file named `.git` is refused in every mode.
+        """
+        rels = [self.relative(self.resolve(p)) for p in ((paths,) if isinstance(paths, str) else paths)]
+        for rel in rels:
+            _refuse_git_file(rel)
+        if self.mode == "full-auto":
+            return
+        reasons = dict.fromkeys(r for r in map(protection, rels) if r)
+        if reasons:
+            # "always" is taken as a yes for this write only
+            self._ask(
+                ApprovalRequest(
+                    "write", f"change {', '.join(rels)}: asked because {'; '.join(reasons)}", diff
+                )
+            )
+            return
         if self.mode != "ask" or self._always_write:
             return
-        if self._ask(ApprovalRequest("write", f"change {path}", diff)) == "always":
+        if self._ask(ApprovalRequest("write", f"change {', '.join(rels)}", diff)) == "always":
             self._always_write = True
 
     def approve_shell(self, command: str) -> None:
@@ -300,6 +321,12 @@ class Gate:
         raise PermissionDenied(
             f"the user declined: {request.summary}. Do not retry it as is; ask the user how to proceed."
         )
+
+
+def _refuse_git_file(rel: str) -> None:
+    reason = refusal(rel)
+    if reason:
+        raise PermissionDenied(reason)
 
 
 def _is_symlink(name: str, dir_fd: int) -> bool:

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.tools.conftest import git, init_repo
-from tools import ToolResult
+from tools import Gate, ToolContext, ToolResult
+from tools.registry import Registry
 
 Call = Callable[..., ToolResult]
 
@@ -72,3 +73,27 @@ def test_without_a_git_executable_the_tools_say_so(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "git is not installed" in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_in_a_linked_worktree_the_tools_work(registry: Registry, tmp_path: Path) -> None:
+    (tmp_path / "main").mkdir()
+    main = init_repo(tmp_path / "main")
+    (main / "a.txt").write_text("one\n")
+    git(main, "add", ".")
+    git(main, "commit", "-qm", "first commit")
+    linked = tmp_path / "linked"
+    git(main, "worktree", "add", "-q", "-b", "side", str(linked))
+    (linked / "a.txt").write_text("two\n")
+    ctx = ToolContext(linked, Gate(linked, mode="full-auto"))
+    assert " M a.txt" in registry.call("git_status", {}, ctx).content
+    assert "-one\n+two" in registry.call("git_diff", {}, ctx).content
+    assert "first commit" in registry.call("git_log", {}, ctx).content
+
+
+def test_a_git_file_pointing_elsewhere_is_denied(call: Call, workspace: Path, tmp_path: Path) -> None:
+    (tmp_path / "other").mkdir()
+    other = init_repo(tmp_path / "other")
+    (workspace / ".git").write_text(f"gitdir: {other / '.git'}\n")
+    for name in ("git_status", "git_diff", "git_log"):
+        result = call(name)
+        assert result.denied and "refuse" in result.content
