@@ -84,6 +84,7 @@ class FileChangeRow(Protocol):
     before_hash: str | None
     after_hash: str | None
     before_mode: int | None
+    after_mode: int | None
 
 
 class StoreRecorder:
@@ -155,15 +156,21 @@ def undo(
 
 
 def net_diff(store: Any, session_id: str) -> str:
-    """Per file, the diff from its state before the session's first change to after its last one."""
+    """Per file, the diff from its state before the session's first change to after its last one.
+
+    A mode change of a file that existed shows as git's `old mode` / `new mode` lines.
+    """
     first: dict[str, FileChangeRow] = {}
     last: dict[str, FileChangeRow] = {}
     for c in store.file_changes(session_id):
         first.setdefault(c.path, c)
         last[c.path] = c
-    return "".join(
-        unified_diff(p, _blob(store, first[p].before_hash), _blob(store, last[p].after_hash)) for p in first
-    )
+    parts = []
+    for p in first:
+        before, after = _blob(store, first[p].before_hash), _blob(store, last[p].after_hash)
+        new_mode = last[p].after_mode if before is not None else None  # a created file: plain diff
+        parts.append(_diff(p, before, after, first[p].before_mode, new_mode))
+    return "".join(parts)
 
 
 def _steps(changes: list[FileChangeRow]) -> list[list[FileChangeRow]]:
