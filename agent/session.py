@@ -109,8 +109,15 @@ class ShowingRecorder:
 
         As in `record`, the snapshots stay exact and the diffs have secrets redacted.
         """
+        from memory import StoreError  # loaded already: the store raising it is open
+
         redacted = [dataclasses.replace(c, diff=self.secrets.redact(c.diff)) for c in changes]
-        self._inner.record_changes(redacted)
+        try:
+            self._inner.record_changes(redacted)
+        except StoreError as exc:
+            # write_changes puts the files back as this propagates; if that fails, its error replaces this
+            paths = ", ".join(c.path for c in changes)
+            raise type(exc)(f"{exc}; the change to {paths} was not recorded, so it was not made") from exc
         for change in redacted:
             self.io.diff(change.diff)
 

@@ -193,7 +193,8 @@ def _recorded_changes(hostile: Hostile) -> int:
 def _assert_failed_cleanly(result: Run) -> None:
     assert result.code != 0
     assert result.clean, result.err
-    assert "database" in result.err
+    assert "database" in result.err and "was not made" in result.err
+    assert len(result.err.strip().splitlines()) == 1, result.err
 
 
 def test_disk_full_while_recording_leaves_the_file_untouched(hostile: Hostile) -> None:
