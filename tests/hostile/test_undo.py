@@ -224,3 +224,14 @@ def test_disk_full_on_the_second_file_of_a_patch_leaves_both_as_before(hostile: 
     assert _recorded_changes(hostile) == 0
     diff = hostile.agent("diff")
     assert diff.clean and "print('bye')" not in diff.out
+
+
+def test_agent_diff_shows_a_mode_change(hostile: Hostile) -> None:
+    script = hostile.project / "app.py"
+    script.chmod(0o644)
+    patch = "diff --git a/app.py b/app.py\nold mode 100644\nnew mode 100755\n"
+    result = _run(hostile, call("apply_patch", {"patch": patch}))
+    assert result.code == 0 and result.clean, result.err
+    diff = hostile.agent("diff")
+    assert diff.code == 0 and diff.clean, diff.err
+    assert "old mode 100644\nnew mode 100755\n" in diff.out, "a change of mode went unrecorded"
