@@ -123,9 +123,9 @@ def undo(
     """Restore the files touched by the last `steps` changes of a session to their earlier bytes.
 
     A step is one tool call (changes sharing a tool run), or one file change when no run is recorded.
-    Files created by those changes are deleted; the others get back their recorded mode. Refuses with UndoConflict, naming the files, when a file's
-    current content is not what the agent last wrote, unless `force`. Returns the restored paths, newest
-    change first.
+    Files created by those changes are deleted; the others get back their bytes and recorded mode. Refuses
+    with UndoConflict, naming the files, when a file's current content is not what the agent last wrote,
+    unless `force`. Returns the restored paths, newest change first.
     """
     if steps < 1:
         raise ToolError("steps must be at least 1")

@@ -46,7 +46,7 @@ def sctx(store: Store, session: str, workspace: Path) -> ToolContext:
 
 
 def _fill(store: Store) -> None:
-    """Let the database grow no further, as a full disk would: real SQLite answers 'database or disk is full'."""
+    """Let the database grow no further, as on a full disk: real SQLite answers 'database or disk is full'."""
 
     @event.listens_for(store._engine, "connect")
     def _limit(dbapi_connection, _record) -> None:  # noqa: ANN001 (DBAPI objects are untyped)
