@@ -131,7 +131,7 @@ def _local(
                 path = (workspace / rel).resolve().relative_to(root.resolve()).as_posix()
                 changes.append((path, gate.read_bytes(path), content.encode("utf-8")))
             # write_changes: one approval, all files or none, and rolled back when the record fails
-            write_changes(ToolContext(root, gate, recorder), changes)
+            write_changes(ToolContext(root, gate, recorder, secrets=secrets), changes)
         except PermissionDenied as exc:
             outcome = f"not applied: {exc.reason}"
             io.warn(outcome)
