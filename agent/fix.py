@@ -101,9 +101,9 @@ def _local(
     from agent.repair import run_local_repair
     from agent.session import ShowingRecorder, git_head, prompt_environment, redacting_approver
     from prompts import load_prompt
-    from tools import Gate
+    from tools import Gate, ToolContext
+    from tools.changes import Change, write_changes
     from tools.errors import PermissionDenied
-    from tools.textdiff import unified_diff
 
     store = open_store(settings)
     secrets = settings.secrets()
@@ -126,14 +126,12 @@ def _local(
         recorder = ShowingRecorder(store, session_id, io, secrets)
         outcome = "applied"
         try:
+            changes: list[Change] = []
             for rel, content in result.candidate.items():
                 path = (workspace / rel).resolve().relative_to(root.resolve()).as_posix()
-                before = gate.read_bytes(path)
-                after = content.encode("utf-8")
-                diff = unified_diff(path, before, after)
-                gate.approve_write(path, diff)
-                gate.write_bytes(path, after)
-                recorder.record(path, before, after, diff)
+                changes.append((path, gate.read_bytes(path), content.encode("utf-8")))
+            # write_changes: one approval, all files or none, and rolled back when the record fails
+            write_changes(ToolContext(root, gate, recorder, secrets=secrets), changes)
         except PermissionDenied as exc:
             outcome = f"not applied: {exc.reason}"
             io.warn(outcome)

@@ -10,7 +10,7 @@ import dataclasses
 import json
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,6 +23,7 @@ from agent.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TASK_FAILED
 from agent.instructions import load_instructions
 from agent.loop import Agent, TurnResult
 from agent.ui import IO
+from tools.context import RecordedChange
 from tools.gate import ApprovalRequest
 from tools.secrets import Secrets
 
@@ -108,6 +109,23 @@ class ShowingRecorder:
         diff = self.secrets.redact(diff)
         self._inner.record(path, before, after, diff)
         self.io.diff(diff)
+
+    def record_changes(self, changes: Sequence[RecordedChange]) -> None:
+        """Store all of them first (all or none, so the caller can roll the disk back), then show.
+
+        As in `record`, the snapshots stay exact and the diffs have secrets redacted.
+        """
+        from memory import StoreError  # loaded already: the store raising it is open
+
+        redacted = [dataclasses.replace(c, diff=self.secrets.redact(c.diff)) for c in changes]
+        try:
+            self._inner.record_changes(redacted)
+        except StoreError as exc:
+            # write_changes puts the files back as this propagates; if that fails, its error replaces this
+            paths = ", ".join(c.path for c in changes)
+            raise type(exc)(f"{exc}; the change to {paths} was not recorded, so it was not made") from exc
+        for change in redacted:
+            self.io.diff(change.diff)
 
     def take_change_ids(self) -> list[int]:
         """Ids of the changes recorded since the last call (the loop links them to their tool run)."""

@@ -137,10 +137,17 @@ def _session_compaction(conn: Connection) -> None:
     conn.execute(text(f"ALTER TABLE sessions ADD COLUMN compaction {column_type}"))
 
 
+def _file_change_modes(conn: Connection) -> None:
+    """file_changes.before_mode / after_mode: permission bits on each side, so undo restores them."""
+    for side in ("before", "after"):
+        conn.execute(text(f"ALTER TABLE file_changes ADD COLUMN {side}_mode INTEGER"))
+
+
 STEPS: tuple[Step, ...] = (
     ("0001_core_tables", _core_tables),
     ("0002_indexes", _indexes),
     ("0003_session_compaction", _session_compaction),
+    ("0004_file_change_modes", _file_change_modes),
 )
 
 

@@ -122,6 +122,8 @@ class FileChange:
     diff: str
     undone: bool
     created_at: datetime
+    before_mode: int | None = None  # permission bits; None: absent, or recorded before modes were
+    after_mode: int | None = None
 
 
 @dataclass(slots=True)

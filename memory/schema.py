@@ -111,6 +111,9 @@ file_changes = Table(
     Column("diff", Text, nullable=False),
     Column("undone", Boolean, nullable=False),
     Column("created_at", Float, nullable=False),
+    # Permission bits (st_mode & 0o7777) on each side; NULL: the file was absent, or recorded before 0004.
+    Column("before_mode", Integer),
+    Column("after_mode", Integer),
     Index("ix_file_changes_session", "session_id", "id"),
     # Let blob garbage collection find remaining references without a scan.
     Index("ix_file_changes_before", "before_hash"),

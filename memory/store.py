@@ -7,7 +7,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import import_module
 from typing import Any, Literal
 
@@ -328,27 +328,46 @@ class Store:
         after: bytes | None,
         diff: str,
         tool_run_id: int | None = None,
+        before_mode: int | None = None,
+        after_mode: int | None = None,
     ) -> int:
-        """Record a file change with its before/after snapshots (None: the file was absent on that side)."""
+        """Record a file change with its before/after snapshots (None: the file was absent on that side).
+
+        ``before_mode`` / ``after_mode``: the file's permission bits on each side, for undo to restore.
+        """
+        change = {"path": path, "before": before, "after": after, "diff": diff}
+        change.update(before_mode=before_mode, after_mode=after_mode)
+        return self.record_file_changes(session_id, [change], tool_run_id=tool_run_id)[0]
+
+    def record_file_changes(
+        self, session_id: str, changes: Iterable[Mapping[str, Any]], *, tool_run_id: int | None = None
+    ) -> list[int]:
+        """Record several file changes in one transaction, all or none; returns their ids in order.
+
+        Each change is a mapping with the keywords of :meth:`record_file_change` (``path``, ``before``,
+        ``after``, ``diff``, optional ``before_mode`` / ``after_mode``). A multi-file edit is recorded whole
+        or not at all, so a failure (the disk is full) leaves no record of half of it.
+        """
         now = time.time()
+        ids: list[int] = []
         with self._write() as conn:
             self._touch(conn, session_id, now)
-            before_hash = self._put_blob(conn, before)
-            after_hash = self._put_blob(conn, after)
-            return conn.execute(
-                insert(file_changes)
-                .values(
-                    session_id=session_id,
-                    tool_run_id=tool_run_id,
-                    path=os.fspath(path),
-                    before_hash=before_hash,
-                    after_hash=after_hash,
-                    diff=diff,
-                    undone=False,
-                    created_at=now,
-                )
-                .returning(file_changes.c.id)
-            ).scalar_one()
+            for change in changes:
+                values = {
+                    "session_id": session_id,
+                    "tool_run_id": tool_run_id,
+                    "path": os.fspath(change["path"]),
+                    "before_hash": self._put_blob(conn, change["before"]),
+                    "after_hash": self._put_blob(conn, change["after"]),
+                    "diff": change["diff"],
+                    "undone": False,
+                    "created_at": now,
+                    "before_mode": change.get("before_mode"),
+                    "after_mode": change.get("after_mode"),
+                }
+                query = insert(file_changes).values(values).returning(file_changes.c.id)
+                ids.append(conn.execute(query).scalar_one())
+        return ids
 
     def mark_undone(self, change_ids: Iterable[int]) -> None:
         """Flag file changes as undone (they stay recorded); unknown ids raise ``StoreError`` and change nothing."""
@@ -629,6 +648,8 @@ class Store:
                 r.diff,
                 bool(r.undone),
                 from_epoch(r.created_at),
+                r.before_mode,
+                r.after_mode,
             )  # fmt: skip
             for r in conn.execute(query).all()
         ]

@@ -2,7 +2,7 @@
 
 Public face:
 - `Registry` (`schemas()`, `call(name, arguments, ctx) -> ToolResult`, `names()`), `default_registry()`
-- `ToolContext(workspace, gate, recorder)`, `ChangeRecorder`, `ToolResult`
+- `ToolContext(workspace, gate, recorder)`, `ChangeRecorder`, `BatchRecorder`, `RecordedChange`, `ToolResult`
 - `Gate(workspace, mode, approver, deny_patterns)`, `ApprovalRequest`
 - `ToolError`, `PermissionDenied`, `UndoConflict`
 - `tools.changes.undo(...)`, `tools.changes.net_diff(...)`, `tools.changes.StoreRecorder`
@@ -10,7 +10,7 @@ Public face:
 
 from __future__ import annotations
 
-from tools.context import ChangeRecorder, ToolContext
+from tools.context import BatchRecorder, ChangeRecorder, RecordedChange, ToolContext
 from tools.errors import PermissionDenied, ToolError, UndoConflict
 from tools.gate import ApprovalRequest, Gate
 from tools.registry import Registry, ToolResult
@@ -44,9 +44,11 @@ def default_registry() -> Registry:
 
 __all__ = [
     "ApprovalRequest",
+    "BatchRecorder",
     "ChangeRecorder",
     "Gate",
     "PermissionDenied",
+    "RecordedChange",
     "Registry",
     "ToolContext",
     "ToolError",

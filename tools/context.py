@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from tools.gate import Gate
 from tools.secrets import Secrets
+
+
+@dataclass(frozen=True)
+class RecordedChange:
+    """One file change as it is recorded: path (workspace-relative), bytes and permission bits on each side.
+
+    None for bytes means the file did not exist; None for a mode means absent or not known.
+    """
+
+    path: str
+    before: bytes | None
+    after: bytes | None
+    diff: str
+    before_mode: int | None = None
+    after_mode: int | None = None
 
 
 class ChangeRecorder(Protocol):
@@ -16,6 +32,15 @@ class ChangeRecorder(Protocol):
 
     def record(self, path: str, before: bytes | None, after: bytes | None, diff: str) -> None:
         """Record one change of `path` (relative to the workspace); None means the file did not exist."""
+        ...
+
+
+@runtime_checkable
+class BatchRecorder(ChangeRecorder, Protocol):
+    """A recorder that also takes the changes of one tool call together, with their modes, all or none."""
+
+    def record_changes(self, changes: Sequence[RecordedChange]) -> None:
+        """Record every change or, raising, none of them (so a failed record can be rolled back on disk)."""
         ...
 
 
@@ -52,3 +77,13 @@ class ToolContext:
         """Pass a change on to the recorder, when there is one."""
         if self.recorder is not None:
             self.recorder.record(rel_path, before, after, diff)
+
+    def record_changes(self, changes: Sequence[RecordedChange]) -> None:
+        """Pass the changes of one tool call on: together (with modes) to a BatchRecorder, else one by one."""
+        if self.recorder is None:
+            return
+        if isinstance(self.recorder, BatchRecorder):
+            self.recorder.record_changes(changes)
+            return
+        for c in changes:
+            self.recorder.record(c.path, c.before, c.after, c.diff)

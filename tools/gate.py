@@ -219,9 +219,12 @@ class Gate:
                 )  # a file growing under us stops here rather than at the end of the disk
             return f.read()
 
-    def write_bytes(self, path: str | os.PathLike[str], data: bytes) -> None:
+    def write_bytes(self, path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
         """Replace (or create) a file atomically: write a temporary file beside it, then rename over it.
 
+        The file gets `mode` (permission bits) when given, else keeps the mode of the file it replaces; a new
+        file gets `new_file_mode()`. The mode is set on the temporary file before the rename, so there is no
+        moment when the path holds the new bytes with other permissions (a 0600 file is never 0644).
         The rename replaces a symlink swapped in at the last moment instead of writing through it.
         Approval is the caller's job (`approve_write`), so one approval can cover a multi-file patch.
         """
@@ -230,7 +233,6 @@ class Gate:
             raise ToolError(f"{path} is a directory")
         _refuse_git_file(self.relative(real))  # also for a caller that skipped approve_write
         with self._parent_fd(real, create=True) as dfd:
-            mode = None
             try:
                 info = os.stat(real.name, dir_fd=dfd, follow_symlinks=False)
             except FileNotFoundError:
@@ -240,19 +242,34 @@ class Gate:
                     raise ToolError(f"{path} is a directory")
                 if stat.S_ISLNK(info.st_mode):
                     raise PermissionDenied(f"{path} became a symlink during the operation")
-                mode = stat.S_IMODE(info.st_mode)
+                if mode is None:
+                    mode = stat.S_IMODE(info.st_mode)
             tmp = f".{real.name[:200]}.kiri-{secrets.token_hex(4)}.tmp"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666, dir_fd=dfd)
             try:
                 with os.fdopen(fd, "wb") as f:
                     f.write(data)
                     if mode is not None:
-                        os.fchmod(f.fileno(), mode)
+                        os.fchmod(f.fileno(), mode & 0o7777)
                 os.replace(tmp, real.name, src_dir_fd=dfd, dst_dir_fd=dfd)
             except BaseException:
                 with _suppress_missing():
                     os.unlink(tmp, dir_fd=dfd)
                 raise
+
+    def file_mode(self, path: str | os.PathLike[str]) -> int | None:
+        """The permission bits of a file inside the workspace (`st_mode & 0o7777`); None when it is absent."""
+        real = self.resolve(path)
+        if real == self.workspace:
+            raise ToolError(f"{path} is a directory")
+        try:
+            with self._parent_fd(real, create=False) as dfd:
+                info = os.stat(real.name, dir_fd=dfd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        if stat.S_ISDIR(info.st_mode):
+            raise ToolError(f"{path} is a directory")
+        return stat.S_IMODE(info.st_mode)
 
     def delete(self, path: str | os.PathLike[str]) -> None:
         """Remove a file inside the workspace (nothing happens when it is already gone)."""
@@ -327,6 +344,31 @@ def _refuse_git_file(rel: str) -> None:
     reason = refusal(rel)
     if reason:
         raise PermissionDenied(reason)
+
+
+def new_file_mode() -> int:
+    """The mode `write_bytes` gives a new file: 0o666 less the process umask, as `open(2)` would."""
+    return 0o666 & ~_umask()
+
+
+def executable(mode: int) -> int:
+    """`mode` with an execute bit wherever it has a read bit (0644 -> 0755, 0600 -> 0700): never looser."""
+    return mode | (mode & 0o444) >> 2
+
+
+def _umask() -> int:
+    # Linux shows the umask in /proc; elsewhere it can only be read by setting it, which another thread
+    # creating a file at that instant would see, so that is the fallback only.
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    old = os.umask(0o077)
+    os.umask(old)
+    return old
 
 
 def _is_symlink(name: str, dir_fd: int) -> bool:

@@ -9,6 +9,7 @@ from unidiff.patch import Hunk
 from tools.changes import Change, write_changes
 from tools.context import ToolContext
 from tools.errors import ToolError
+from tools.gate import executable, new_file_mode
 from tools.limits import check_file_size
 from tools.textdiff import split_lines
 
@@ -32,6 +33,8 @@ def apply_patch(ctx: ToolContext, patch: str) -> str:
         raise ToolError("no file changes found; expected `--- a/path`, `+++ b/path` and `@@ ... @@` hunks")
     planned: dict[str, bytes | None] = {}  # state after the earlier parts of this patch
     originals: dict[str, bytes | None] = {}
+    modes: dict[str, int | None] = {}  # permission bits after the earlier parts (None: absent)
+    original_modes: dict[str, int | None] = {}
     for pf in files:
         if pf.is_binary_file:
             raise ToolError(f"{pf.path}: binary patches are not supported; use write_file")
@@ -41,6 +44,7 @@ def apply_patch(ctx: ToolContext, patch: str) -> str:
         for rel in (src, dst):
             if rel is not None and rel not in planned:
                 planned[rel] = originals[rel] = _current(ctx, rel)
+                modes[rel] = original_modes[rel] = ctx.gate.file_mode(rel)
         if src is None:  # creation
             assert dst is not None
             if planned[dst] is not None:
@@ -56,22 +60,53 @@ def apply_patch(ctx: ToolContext, patch: str) -> str:
             if after:
                 raise ToolError(f"the patch deletes {src}, but the file holds more than the patch removes")
             planned[src or ""] = None
+            modes[src or ""] = None
         else:
+            # a new file starts from the default mode, a renamed one keeps its source's (a script stays +x)
+            base = new_file_mode() if src is None else modes[src]
             if src is not None and src != dst:
                 planned[src] = None  # a rename
+                modes[src] = None
             planned[dst] = after
+            modes[dst] = _mode_lines(pf, base)
     changes: list[Change] = [
-        (rel, originals[rel], data) for rel, data in planned.items() if data != originals[rel]
+        (rel, originals[rel], data)
+        for rel, data in planned.items()
+        if data != originals[rel] or (data is not None and modes[rel] != original_modes[rel])
     ]
     if not changes:
         return "The patch changes nothing."
-    write_changes(ctx, changes)
+    default = new_file_mode()
+    # only the modes that differ from what the gate does anyway (keep an existing file's, default a new one's)
+    wanted = {
+        rel: mode
+        for rel, mode in modes.items()
+        if mode is not None and mode != (original_modes[rel] if original_modes[rel] is not None else default)
+    }
+    write_changes(ctx, changes, wanted)
     summary = ", ".join(f"{rel} ({_verb(before, after)})" for rel, before, after in changes)
     return f"Applied the patch: {summary}."
 
 
 def _verb(before: bytes | None, after: bytes | None) -> str:
     return "created" if before is None else "deleted" if after is None else "modified"
+
+
+def _mode_lines(pf: PatchedFile, base: int | None) -> int | None:
+    """`base` changed as git's mode lines say (`new file mode 100755`, `old mode` / `new mode`).
+
+    Git records only executable or not, so the mode gains an execute bit where it has a read bit, or
+    loses them all; the other bits stay, so a 0600 file made executable becomes 0700, never 0755.
+    """
+    if base is None or pf.target_mode is None:
+        return base
+    if not pf.is_added_file and pf.source_mode == pf.target_mode:
+        return base  # an `index ... 100755` line only states the mode, it does not change it
+    try:
+        wanted = int(pf.target_mode, 8)
+    except ValueError as exc:
+        raise ToolError(f"{pf.path}: unreadable file mode {pf.target_mode!r} in the patch") from exc
+    return executable(base) if wanted & 0o111 else base & ~0o111
 
 
 def _names(pf: PatchedFile) -> tuple[str | None, str | None]:

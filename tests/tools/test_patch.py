@@ -166,11 +166,11 @@ class DiskFullGate(Gate):
 
     writes = 0
 
-    def write_bytes(self, path: str | os.PathLike[str], data: bytes) -> None:
+    def write_bytes(self, path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
         self.writes += 1
         if self.writes == 2:
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        super().write_bytes(path, data)
+        super().write_bytes(path, data, mode)
 
 
 def test_a_failed_write_rolls_back_the_files_already_written(registry: Registry, files: Path) -> None:
