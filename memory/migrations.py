@@ -137,10 +137,18 @@ def _session_compaction(conn: Connection) -> None:
     conn.execute(text(f"ALTER TABLE sessions ADD COLUMN compaction {column_type}"))
 
 
+def _session_owner(conn: Connection) -> None:
+    """sessions.owner: the process that has an active session open, so a killed one is not shown as active."""
+    column_type = JSON().compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE sessions ADD COLUMN owner {column_type}"))
+
+
 STEPS: tuple[Step, ...] = (
     ("0001_core_tables", _core_tables),
     ("0002_indexes", _indexes),
     ("0003_session_compaction", _session_compaction),
+    # 0004 is "0004_file_change_modes", added on a parallel branch; the names, not the positions, are recorded.
+    ("0005_session_owner", _session_owner),
 )
 
 

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from tools.context import ToolContext
+from tools.context import StopRequest, ToolContext
 from tools.errors import ToolError
 
 DEFAULT_TIMEOUT_S = 120
 MAX_TIMEOUT_S = 1800
 STREAM_BYTES = 12_000  # per stream; head and tail are kept
 KILL_GRACE_S = 2.0
+POLL_S = 0.05  # how often a running command's wait looks at the stop request
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class ShellRun:
     stderr: str
     timed_out: bool
     duration_s: float
+    interrupted: bool = False  # killed because the turn was asked to stop
 
 
 def run_shell(ctx: ToolContext, command: str, timeout: int = DEFAULT_TIMEOUT_S) -> str:
@@ -46,8 +48,10 @@ def run_shell(ctx: ToolContext, command: str, timeout: int = DEFAULT_TIMEOUT_S) 
     if not 1 <= timeout <= MAX_TIMEOUT_S:
         raise ToolError(f"timeout must be between 1 and {MAX_TIMEOUT_S} seconds")
     ctx.gate.approve_shell(command)
-    run = run_command(command, ctx.gate.workspace, timeout)
-    if run.timed_out:
+    run = run_command(command, ctx.gate.workspace, timeout, stop=ctx.stop)
+    if run.interrupted:
+        head = "interrupted; the command and its child processes were killed"
+    elif run.timed_out:
         head = f"timed out after {timeout}s; the command and its child processes were killed"
     else:
         head = f"exit code: {run.exit_code}"
@@ -60,9 +64,16 @@ def run_shell(ctx: ToolContext, command: str, timeout: int = DEFAULT_TIMEOUT_S) 
     return "\n".join(parts)
 
 
-def run_command(command: str, cwd: Path, timeout: float, stream_bytes: int = STREAM_BYTES) -> ShellRun:
+def run_command(
+    command: str,
+    cwd: Path,
+    timeout: float,
+    stream_bytes: int = STREAM_BYTES,
+    stop: StopRequest | None = None,
+) -> ShellRun:
     """Run `command` in its own session (so the whole group can be killed); output goes to temp files so a
-    chatty command cannot fill memory or block on a full pipe."""
+    chatty command cannot fill memory or block on a full pipe. Once `stop` is set the group is killed and the
+    run comes back with `interrupted` (a stop arrives as a flag, not as an exception: see agent.interrupt)."""
     shell = shutil.which("bash") or "/bin/sh"
     env = {**os.environ, "PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"}
     start = time.monotonic()
@@ -76,13 +87,14 @@ def run_command(command: str, cwd: Path, timeout: float, stream_bytes: int = STR
             env=env,
             start_new_session=True,
         )
-        timed_out = False
+        timed_out = interrupted = False
         try:
-            code = proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            code = _kill_group(proc)
-        except BaseException:  # Ctrl-C in the agent: do not leave the command running, then go on stopping
+            code = _wait(proc, start + timeout, stop)
+            if code is None:
+                interrupted = stop is not None and stop.is_set()
+                timed_out = not interrupted
+                code = _kill_group(proc)
+        except BaseException:  # a KeyboardInterrupt all the same: do not leave the command running
             _kill_group(proc)
             raise
         return ShellRun(
@@ -91,7 +103,20 @@ def run_command(command: str, cwd: Path, timeout: float, stream_bytes: int = STR
             _head_tail(err, stream_bytes),
             timed_out,
             time.monotonic() - start,
+            interrupted,
         )
+
+
+def _wait(proc: subprocess.Popen[bytes], deadline: float, stop: StopRequest | None) -> int | None:
+    """The exit code, or None at the deadline or once `stop` is set (looked at every POLL_S)."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or (stop is not None and stop.is_set()):
+            return None
+        try:
+            return proc.wait(min(left, POLL_S))
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> int:
