@@ -51,3 +51,25 @@ def test_cd_out_is_allowed_for_the_shell(call: Call, workspace: Path) -> None:
 def test_bad_arguments(call: Call) -> None:
     assert "empty command" in call("run_shell", command="  ").content
     assert "timeout must be" in call("run_shell", command="true", timeout=0).content
+
+
+def test_a_stop_request_kills_the_running_group_and_says_so(workspace: Path) -> None:
+    import threading
+    import time
+
+    pid_file = workspace / "pids"
+    stop = threading.Event()
+
+    def stop_once_started() -> None:  # synchronised on the file the command writes, not on a sleep
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stop.set()
+
+    threading.Thread(target=stop_once_started, daemon=True).start()
+    command = f"sleep 300 & echo $$ $! > {pid_file}.tmp && mv {pid_file}.tmp {pid_file}; wait"
+    run = run_command(command, workspace, timeout=120, stop=stop)
+    assert run.interrupted and not run.timed_out
+    assert run.duration_s < 60
+    for pid in map(int, pid_file.read_text().split()):
+        assert dies(pid), f"process {pid} survived the stop request"
