@@ -227,6 +227,8 @@ def test_sigint_at_each_point_of_a_turn_exits_130_and_stays_resumable(hostile: H
     else:
         _until(pid_file.exists, "the shell command to start", proc)
     stopped = time.monotonic()
+    # Twice, as an impatient user does: the second press must not cut the recording of the first short.
+    proc.send_signal(signal.SIGINT)
     proc.send_signal(signal.SIGINT)
     code, err = _finish(proc)
     assert code == 130, err
@@ -244,7 +246,36 @@ def test_sigint_at_each_point_of_a_turn_exits_130_and_stays_resumable(hostile: H
     if point == "stream_delayed":
         assert stored[-1]["role"] == "assistant" and "streamed" in stored[-1]["content"]
         assert stored[-1]["content"].endswith("[interrupted by the user]")
+    hostile.server.script.clear()  # a turn stopped before its request leaves its scripted reply unused
     hostile.server.add(text_reply("resumed fine"))
     run = hostile.agent("resume", listed["id"][:8], stdin="continue\n")
     assert run.code == 0 and run.clean, run.err
     assert_valid(hostile.server.requests[-1]["messages"])
+
+
+def test_sigterm_in_the_repl_mid_shell_command_leaves_with_143_and_releases_the_session(
+    hostile: Hostile,
+) -> None:
+    pid_file, command = _shell_task(hostile)
+    hostile.server.add(tool_reply(call("run_shell", {"command": command}, "r1")))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "--yes"],
+        cwd=hostile.project,
+        env=hostile.env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(b"run the command\n")
+    proc.stdin.flush()  # and kept open: the REPL would read the next line after the turn
+    _until(pid_file.exists, "the shell command to start", proc)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=WAIT_S)
+    assert proc.returncode == 143, err
+    assert b"Traceback" not in err + out
+    for pid in _pids(pid_file):
+        assert dies(pid), f"process {pid} of the command survived SIGTERM"
+    listed = _session(hostile)
+    assert listed["status"] == "interrupted"
+    assert_valid(_stored(hostile, listed["id"]))
