@@ -7,6 +7,7 @@ command's own: exit 0 only when it passes afterwards, 1 otherwise.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -44,7 +45,10 @@ def run_fix(settings: Any, description: str | None) -> int:
             "no test command found (pytest, npm test, cargo test, go test, make test): pass --test-cmd"
         )
     io.info(f"reproducing: {cmd}")
-    first = run_tests(workspace, cmd, timeout=settings.shell_timeout)
+    secrets = settings.secrets()
+    first = run_tests(workspace, cmd, timeout=settings.shell_timeout, secrets=secrets)
+    # The log is shown, stored and sent to the model: a test that prints a key must not carry it further.
+    first = dataclasses.replace(first, output=secrets.redact(first.output))
     summary: dict[str, Any] = {"session_id": None, "verified": False, "files_changed": [], "diff": "",
                                "tokens": {"prompt_tokens": 0, "completion_tokens": 0}, "steps": 0}  # fmt: skip
     if first.passed:
@@ -58,13 +62,13 @@ def run_fix(settings: Any, description: str | None) -> int:
     verified = False
     if status != "interrupted":
         io.info(f"verifying: {cmd}")
-        final = run_tests(workspace, cmd, timeout=settings.shell_timeout)
+        final = run_tests(workspace, cmd, timeout=settings.shell_timeout, secrets=secrets)
         verified = final.passed
         if not verified:
-            io.show(f"tests still fail:\n{_tail(final.output, 2_000).rstrip()}")
+            io.show(f"tests still fail:\n{_tail(secrets.redact(final.output), 2_000).rstrip()}")
     from tools.changes import net_diff
 
-    diff = net_diff(store, session_id)
+    diff = secrets.redact(net_diff(store, session_id))
     files = sorted({c.path for c in store.file_changes(session_id)})
     store.update_session(
         session_id, status="done" if verified else status if status == "interrupted" else "failed"
@@ -95,28 +99,31 @@ def _local(
 ) -> tuple[str, str, Any, int, dict]:
     from agent.commands.common import open_store
     from agent.repair import run_local_repair
-    from agent.session import ShowingRecorder, git_head, prompt_environment
+    from agent.session import ShowingRecorder, git_head, prompt_environment, redacting_approver
     from prompts import load_prompt
     from tools import Gate
     from tools.errors import PermissionDenied
     from tools.textdiff import unified_diff
 
     store = open_store(settings)
+    secrets = settings.secrets()
     prompt = load_prompt("fix")
+    system_prompt = prompt.render(**prompt_environment(settings, warn=io.warn, test_cmd=cmd))
     root = Path(settings.workspace_root)
     session_id = store.create_session(
         project_dir=str(root), backend="local", model=settings.model, prompt_name=prompt.name,
-        prompt_version=prompt.version, system_prompt=prompt.render(**prompt_environment(settings, test_cmd=cmd)),
+        prompt_version=prompt.version, system_prompt=secrets.redact(system_prompt),
         git_head=git_head(root),
     )  # fmt: skip
     store.append_message(session_id, "user", fix_task(description, cmd, first.output))
     result = run_local_repair(settings, workspace, cmd, first, store, session_id, io)
-    store.append_message(session_id, "assistant", result.report or None)
+    store.append_message(session_id, "assistant", secrets.redact(result.report) or None)
     if result.verified and result.candidate:
         # Verified in a scratch copy; now apply to the workspace, through the gate like any edit.
         # Through a gate at the project root, like the loop's tools, so undo resolves the recorded paths.
-        gate = Gate(root, mode=settings.approval, approver=io.approve, deny_patterns=settings.deny_patterns)
-        recorder = ShowingRecorder(store, session_id, io)
+        approver = redacting_approver(io.approve, secrets)
+        gate = Gate(root, mode=settings.approval, approver=approver, deny_patterns=settings.deny_patterns)
+        recorder = ShowingRecorder(store, session_id, io, secrets)
         outcome = "applied"
         try:
             for rel, content in result.candidate.items():

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.verify import is_pytest, run_tests, scratch_copy
+from tools.secrets import Secrets
 
 _PYTEST_FRAME = re.compile(r"^([^\s:][^:\n]*\.py):(\d+): ", re.MULTILINE)
 _NATIVE_FRAME = re.compile(r'^\s*File "([^"]+\.py)", line (\d+)', re.MULTILINE)
@@ -123,7 +124,9 @@ def traceback_scores(workspace: Path, output: str) -> dict[tuple[str, int], floa
     return scores
 
 
-def collect_coverage(workspace: Path, test_cmd: str, timeout: float) -> dict[str, Any] | None:
+def collect_coverage(
+    workspace: Path, test_cmd: str, timeout: float, secrets: Secrets | None = None
+) -> dict[str, Any] | None:
     """Per-test line coverage {"coverage": {nodeid: [[abs path, line], ...]}, "failed": [...]}, or None.
 
     Runs in a scratch copy (the suite may write files) and only for pytest commands; None when the run produced
@@ -142,7 +145,7 @@ def collect_coverage(workspace: Path, test_cmd: str, timeout: float) -> dict[str
             "KIRI_COV_OUT": str(out),
             "PYTHONPATH": os.pathsep.join(p for p in (tmp, os.environ.get("PYTHONPATH")) if p),
         }
-        run_tests(scratch, cmd, timeout, env=env)
+        run_tests(scratch, cmd, timeout, env=env, secrets=secrets)
         if not out.is_file():
             return None
         data = json.loads(out.read_text(encoding="utf-8"))
@@ -279,6 +282,7 @@ def rank_lines(
     coverage_timeout: float = 60.0,
     max_lines: int = 200,
     model_lines: int = 64,
+    secrets: Secrets | None = None,
 ) -> list[Suspect]:
     """Suspicious lines of non-test project files, most suspicious first.
 
@@ -286,7 +290,7 @@ def rank_lines(
     """
     workspace = Path(workspace)
     tb = {k: v for k, v in traceback_scores(workspace, failing_output).items() if not is_test_file(k[0])}
-    data = collect_coverage(workspace, test_cmd, coverage_timeout)
+    data = collect_coverage(workspace, test_cmd, coverage_timeout, secrets)
     sbfl = {k: v for k, v in (ochiai_scores(data) if data else {}).items() if not is_test_file(k[0])}
     keys = set(tb) | set(sbfl)
     if not keys:

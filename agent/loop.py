@@ -4,6 +4,8 @@ Every message is stored the moment it exists, so a crash or Ctrl-C loses nothing
 always stays valid for the model: each tool call gets a result message, "interrupted" if need be (after a kill,
 resuming answers the calls left open: agent.session). Ctrl-C, SIGTERM and SIGHUP set a flag (agent.interrupt)
 that the turn checks between stream events and around each tool call, so a store write is never cut in half.
+Known secrets (the API key, configured secret variables) are redacted from every message before it is stored,
+shown or sent.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from agent.backends.base import Backend, Done, Progress, TextDelta, ToolCall, Usage
 from agent.context import ContextWindow, compacted_view, count_tokens, truncate_output
 from agent.interrupt import Interrupted, StopFlag, catching, interruptible
+from tools.secrets import Secrets
 
 INTERRUPTED = "[interrupted by the user]"
 
@@ -48,13 +51,14 @@ class Agent:
         window: ContextWindow | None = None,
         messages: list[dict[str, Any]] | None = None,
         usage: dict[str, int] | None = None,
+        secrets: Secrets | None = None,
         stop: StopFlag | None = None,
     ) -> None:
+        self.secrets = secrets or Secrets()
         self.backend, self.registry, self.ctx, self.store = backend, registry, ctx, store
         self.stop = stop or StopFlag()
-        if (
-            getattr(ctx, "stop", False) is None
-        ):  # the tools poll the turn's flag: a stop kills a shell command
+        # The tools poll the turn's flag: a stop kills a running shell command.
+        if getattr(ctx, "stop", False) is None:
             ctx.stop = self.stop
         self.session_id, self.io, self.max_steps, self.window = session_id, io, max_steps, window
         # What the model is sent: the stored history, possibly compacted (the store keeps it whole). `dropped`
@@ -114,13 +118,12 @@ class Agent:
             self._count(done.usage)
         if done.summary is None:
             return
+        summary = self.secrets.redact(done.summary)
         # An earlier summary (the view's second message) is among what was replaced, but it is not stored.
         self.dropped += done.replaced - (1 if self.dropped else 0)
-        self.messages = done.messages
+        self.messages = self.secrets.redact_json(done.messages)
         # Recorded, so that a resumed session sends the model exactly this again.
-        self.store.update_session(
-            self.session_id, compaction={"summary": done.summary, "dropped": self.dropped}
-        )
+        self.store.update_session(self.session_id, compaction={"summary": summary, "dropped": self.dropped})
         self.io.info(f"compacted {done.replaced} earlier messages into a summary")
 
     # -- steps --------------------------------------------------------------------------------------------------
@@ -130,6 +133,9 @@ class Agent:
         parts: list[str] = []
         calls: list[ToolCall] = []
         usage: Usage | None = None
+        shown = (
+            self.secrets.stream()
+        )  # a model may echo a secret: never on the screen, even split across deltas
         self.io.stream_start()
         try:
             for event in interruptible(
@@ -137,7 +143,7 @@ class Agent:
             ):
                 if isinstance(event, TextDelta):
                     parts.append(event.text)
-                    self.io.stream_text(event.text)
+                    self.io.stream_text(shown.feed(event.text))
                 elif isinstance(event, ToolCall):
                     calls.append(event)
                 elif isinstance(event, Usage):
@@ -148,9 +154,11 @@ class Agent:
                     self.io.warn("the model hit its output limit; the answer may be cut short")
         except (Interrupted, KeyboardInterrupt):
             # Keep what the user saw, marked as cut off; tool calls not yet complete are dropped.
+            self.io.stream_text(shown.flush())
             self.io.stream_end()
             self._append({"role": "assistant", "content": ("".join(parts) + "\n" + INTERRUPTED).strip()})
             raise
+        self.io.stream_text(shown.flush())
         self.io.stream_end()
         message: dict[str, Any] = {"role": "assistant", "content": "".join(parts) or None}
         if calls:
@@ -167,9 +175,11 @@ class Agent:
             self._count(usage, turn)
             if self.window is not None:
                 self.window.observe(usage, len(self.messages))
-        self._append(message, usage=usage)
-        self._pending = list(message.get("tool_calls", []))
-        return message
+        # Stored, sent back and executed redacted alike: what ran is what the history says ran, and a secret the
+        # model echoes cannot be written into a file or a command line.
+        stored = self._append(message, usage=usage)
+        self._pending = list(stored.get("tool_calls", []))
+        return stored
 
     def _execute(self, call: dict[str, Any]) -> None:
         """Run one tool call through the registry (and its gate); store the run and the result message."""
@@ -182,6 +192,9 @@ class Agent:
         else:
             result = self.registry.call(name, arguments, self.ctx)
             content, is_error = result.content, result.is_error
+        content = self.secrets.redact(
+            content
+        )  # a file or command output may hold a key: not stored, not sent
         duration = time.monotonic() - started
         self.io.tool_result(name, content, is_error)
         limit = self.window.max_tool_chars if self.window is not None else 40_000
@@ -206,7 +219,8 @@ class Agent:
         self._append({"role": "tool", "tool_call_id": call["id"], "name": name, "content": content})
         self._pending.remove(call)
 
-    def _append(self, message: dict[str, Any], usage: Usage | None = None) -> None:
+    def _append(self, message: dict[str, Any], usage: Usage | None = None) -> dict[str, Any]:
+        message = self.secrets.redact_json(message)
         self.store.append_message(
             self.session_id, message["role"], message.get("content"), tool_calls=message.get("tool_calls"),
             tool_call_id=message.get("tool_call_id"), name=message.get("name"),
@@ -218,6 +232,7 @@ class Agent:
             k: message[k] for k in ("tool_calls", "tool_call_id", "name") if message.get(k) is not None
         }
         self.messages.append(canonical)
+        return canonical
 
     def _count(self, usage: Usage, turn: TurnResult | None = None) -> None:
         for totals in (self.usage, turn.usage if turn else None):

@@ -37,6 +37,7 @@ from agent.localize import Suspect, encode_lines, masked_distributions, masked_l
 from agent.templates import Template, line_offsets, templates_for_line
 from agent.verify import TestRun, command_env, restore, run_tests, scratch_copy, verify_in
 from agent.warm import WarmPytest
+from tools.secrets import Secrets
 
 # A deletion has no model likelihood; it is ranked as if the model gave its (empty) fill this mean log-prob.
 DELETE_LOGPROB = -1.5
@@ -406,12 +407,14 @@ def repair(
     on_attempt: Callable[[Attempt], None] | None = None,
     info: Callable[[str], None] | None = None,
     warm_pytest: bool = True,
+    secrets: Secrets | None = None,
 ) -> RepairResult:
     """Search for a patch that makes `test_cmd` pass; the workspace itself is never modified.
 
     Bounded by `candidates` verification runs and `time_limit` seconds (drafting included). `per_run_timeout`
     defaults to a multiple of the failing run's time; a candidate that hangs is killed at that limit. With
-    `warm_pytest`, plain pytest commands run in warm servers (agent/warm.py) instead of cold processes.
+    `warm_pytest`, plain pytest commands run in warm servers (agent/warm.py) instead of cold processes. Every
+    test run gets our environment without `secrets` (default: kiri's key variables).
     """
     workspace = Path(workspace)
     start = time.monotonic()
@@ -427,6 +430,7 @@ def repair(
         coverage_timeout=min(
             4 * (per_run_timeout or 2 * failing.seconds + 5), max(1.0, deadline - time.monotonic())
         ),
+        secrets=secrets,
     )[:max_lines]
     say(
         "suspects: "
@@ -444,12 +448,12 @@ def repair(
         scratches: queue.Queue[tuple[Path, WarmPytest | None]] = queue.Queue()
         for _ in range(workers):
             scratch = stack.enter_context(scratch_copy(workspace))
-            warm = WarmPytest.for_command(test_cmd, command_env()) if warm_pytest else None
+            warm = WarmPytest.for_command(test_cmd, command_env(secrets=secrets)) if warm_pytest else None
             if warm is not None:
                 stack.enter_context(warm)
             scratches.put((scratch, warm))
         if per_run_timeout is None:
-            per_run_timeout = _run_timeout(workspace, test_cmd, failing, scratches)
+            per_run_timeout = _run_timeout(workspace, test_cmd, failing, scratches, secrets)
         cancel = threading.Event()
         # Round 1 enumerates one-token fills on every suspicious line (cheap: a forward pass per line); then
         # `generate()` drafts longer fills a few lines at a time.
@@ -494,6 +498,7 @@ def repair(
                 per_run_timeout=per_run_timeout,
                 attempts=attempts,
                 on_attempt=on_attempt,
+                secrets=secrets,
             )
     seconds = time.monotonic() - start
     if winner:
@@ -526,7 +531,11 @@ def repair(
 
 
 def _run_timeout(
-    workspace: Path, test_cmd: str, failing: TestRun, scratches: queue.Queue[tuple[Path, WarmPytest | None]]
+    workspace: Path,
+    test_cmd: str,
+    failing: TestRun,
+    scratches: queue.Queue[tuple[Path, WarmPytest | None]],
+    secrets: Secrets | None = None,
 ) -> float:
     """How long one candidate's test run may take before it counts as hung.
 
@@ -539,7 +548,8 @@ def _run_timeout(
         if warm is not None:
             # Twice: the first run also waits for the server to finish starting.
             runs = [
-                run_tests(scratch, test_cmd, max(10.0, 4 * failing.seconds + 5), warm=warm) for _ in range(2)
+                run_tests(scratch, test_cmd, max(10.0, 4 * failing.seconds + 5), warm=warm, secrets=secrets)
+                for _ in range(2)
             ]
             if not any(r.timed_out for r in runs):
                 return max(1.5, 5 * runs[-1].seconds + 0.5)
@@ -611,6 +621,7 @@ def _verify_all(
     per_run_timeout: float,
     attempts: list[Attempt],
     on_attempt: Callable[[Attempt], None] | None,
+    secrets: Secrets | None = None,
 ) -> Attempt | None:
     """Run candidates in rank order, `pool`'s width at a time; the first to pass all tests stops the rest."""
 
@@ -618,7 +629,16 @@ def _verify_all(
         scratch, warm = scratches.get()
         try:
             timeout = max(1.0, min(per_run_timeout, deadline - time.monotonic()))
-            run = verify_in(scratch, {c.path: c.source}, test_cmd, failing, timeout, cancel=cancel, warm=warm)
+            run = verify_in(
+                scratch,
+                {c.path: c.source},
+                test_cmd,
+                failing,
+                timeout,
+                cancel=cancel,
+                warm=warm,
+                secrets=secrets,
+            )
         finally:
             restore(scratch, workspace, [c.path])
             scratches.put((scratch, warm))
@@ -651,6 +671,7 @@ def run_local_repair(
 ) -> RepairResult:
     """`agent fix --backend local`: load the local model, search, and record every candidate as a tool run."""
     model, tokenizer, generator = load_local(settings)
+    secrets = settings.secrets()
     say = getattr(io, "info", None) if io is not None else None
     progress = getattr(io, "progress", None) if io is not None else None
     tried = 0
@@ -658,7 +679,10 @@ def run_local_repair(
     def record(attempt: Attempt) -> None:
         nonlocal tried
         tried += 1
-        store.record_tool_run(session_id, name="verify_candidate", **attempt_record(tried, attempt))
+        # A candidate's test log may print a key: recorded redacted like every tool result.
+        store.record_tool_run(
+            session_id, name="verify_candidate", **secrets.redact_json(attempt_record(tried, attempt))
+        )
         if progress:
             progress(tried, settings.candidates)
 
@@ -674,6 +698,7 @@ def run_local_repair(
         generator=generator,
         on_attempt=record,
         info=say,
+        secrets=secrets,
     )
     if say:
         say(result.report)

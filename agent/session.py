@@ -15,6 +15,7 @@ import json
 import platform
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -24,11 +25,12 @@ from agent.backends.base import Backend, make_backend
 from agent.commands.common import open_store
 from agent.context import ContextWindow
 from agent.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TASK_FAILED
+from agent.instructions import load_instructions
 from agent.interrupt import StopFlag, catching
 from agent.loop import INTERRUPTED, Agent, TurnResult
 from agent.ui import IO
-
-MAX_INSTRUCTIONS_CHARS = 20_000  # AGENTS.md files beyond this are cut (with a note) to protect the context
+from tools.gate import ApprovalRequest
+from tools.secrets import Secrets
 
 
 def _git(workspace: Path, *args: str) -> str | None:
@@ -64,33 +66,24 @@ def git_summary(workspace: Path) -> str:
     return ", ".join(parts)
 
 
-def _instructions(settings: Any) -> str:
-    """The user's and the project's AGENTS.md, most general first, each marked with where it came from."""
+def _instructions(settings: Any, warn: Callable[[str], None]) -> str:
     from agent.settings import user_config_path
 
-    candidates = [user_config_path().parent / "AGENTS.md", settings.workspace_root / "AGENTS.md"]
-    if settings.workspace != settings.workspace_root:
-        candidates.append(settings.workspace / "AGENTS.md")
-    parts = []
-    for path in dict.fromkeys(candidates):
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace").strip()
-        except OSError:
-            continue  # absent or unreadable: nothing to add
-        if len(text) > MAX_INSTRUCTIONS_CHARS:
-            text = text[:MAX_INSTRUCTIONS_CHARS] + "\n[... AGENTS.md truncated ...]"
-        parts.append(f"# Instructions from {path}\n{text}")
-    return "\n\n".join(parts)
+    return load_instructions(
+        user_config_path().parent, Path(settings.workspace_root), Path(settings.workspace), warn
+    )
 
 
-def prompt_environment(settings: Any, **extra: Any) -> dict[str, Any]:
-    """Everything the prompts are rendered with."""
+def prompt_environment(
+    settings: Any, *, warn: Callable[[str], None] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """Everything the prompts are rendered with; `warn` hears about an AGENTS.md that was skipped."""
     return {
         "workspace": str(settings.workspace),
         "os": f"{platform.system()} {platform.release()}",
         "date": date.today().isoformat(),
         "git": git_summary(settings.workspace),
-        "project_instructions": _instructions(settings),
+        "project_instructions": _instructions(settings, warn or (lambda _message: None)),
         **extra,
     }
 
@@ -98,14 +91,20 @@ def prompt_environment(settings: Any, **extra: Any) -> dict[str, Any]:
 class ShowingRecorder:
     """Records each file change in the store (for diff and undo) and shows its diff to the user."""
 
-    def __init__(self, store: Any, session_id: str, io: IO) -> None:
+    def __init__(self, store: Any, session_id: str, io: IO, secrets: Secrets | None = None) -> None:
         from tools.changes import StoreRecorder
 
         self._inner = StoreRecorder(store, session_id)
         self.io = io
+        self.secrets = secrets or Secrets()
 
     def record(self, path: str, before: bytes | None, after: bytes | None, diff: str) -> None:
-        """Store first (nothing shown that is not recorded), then show."""
+        """Store first (nothing shown that is not recorded), then show.
+
+        The snapshots stay exact, since undo must give back the user's bytes; the diff, which is shown and
+        exported, has secrets redacted.
+        """
+        diff = self.secrets.redact(diff)
         self._inner.record(path, before, after, diff)
         self.io.diff(diff)
 
@@ -174,6 +173,7 @@ def open_session(
 
     store = store if store is not None else open_store(settings)
     stop = stop if stop is not None else StopFlag()
+    secrets = settings.secrets()
     usage = None
     if session_id is not None:
         session_id = store.resolve_id(session_id)
@@ -191,7 +191,8 @@ def open_session(
         resumed = True
     else:
         prompt = load_prompt(prompt_name)
-        text = prompt.render(**prompt_environment(settings, **prompt_extra))
+        # AGENTS.md is the repository's text: whatever it managed to include, no key goes to the model or the store.
+        text = secrets.redact(prompt.render(**prompt_environment(settings, warn=io.warn, **prompt_extra)))
         session_id = store.create_session(
             project_dir=str(settings.workspace_root), backend=settings.backend, model=settings.model,
             prompt_name=prompt.name, prompt_version=prompt.version, system_prompt=text,
@@ -205,10 +206,16 @@ def open_session(
     gate = Gate(
         settings.workspace_root,
         mode=settings.approval,
-        approver=io.approve,
+        approver=redacting_approver(io.approve, secrets),
         deny_patterns=settings.deny_patterns,
     )
-    ctx = ToolContext(settings.workspace_root, gate, ShowingRecorder(store, session_id, io), stop=stop)
+    ctx = ToolContext(
+        settings.workspace_root,
+        gate,
+        ShowingRecorder(store, session_id, io, secrets),
+        secrets=secrets,
+        stop=stop,
+    )
     window = ContextWindow(settings.context_window(), settings.model)
     counts = {k: int((usage or {}).get(k, 0)) for k in ("prompt_tokens", "completion_tokens")}
     agent = Agent(
@@ -221,9 +228,22 @@ def open_session(
         settings.max_steps,
         window=window,
         usage=counts,
+        secrets=secrets,
         stop=stop,
     )
     return Session(settings, store, io, session_id, agent, gate, backend, resumed, status_before)
+
+
+def redacting_approver(
+    approve: Callable[[ApprovalRequest], str], secrets: Secrets
+) -> Callable[[ApprovalRequest], str]:
+    """An approver that is shown the request with secrets redacted (a diff of a file that holds a key)."""
+
+    def ask(request: ApprovalRequest) -> str:
+        diff = secrets.redact(request.diff) if request.diff else request.diff
+        return approve(dataclasses.replace(request, summary=secrets.redact(request.summary), diff=diff))
+
+    return ask
 
 
 STATUS = {"done": "done", "max_steps": "failed", "interrupted": "interrupted"}
@@ -234,7 +254,7 @@ def finish(session: Session, result: TurnResult, started: float) -> dict[str, An
     from tools.changes import net_diff
 
     session.store.update_session(session.id, status=STATUS[result.status], usage=session.agent.usage)
-    diff = net_diff(session.store, session.id)
+    diff = session.agent.secrets.redact(net_diff(session.store, session.id))
     files = sorted({c.path for c in session.store.file_changes(session.id)})
     session.io.usage(result.usage, session.agent.usage)
     return {

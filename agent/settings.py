@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import stat
 import sys
 import tomllib
 from collections.abc import Callable, Mapping
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import UsageError
+from tools.secrets import CREDENTIAL_VARS, ENV_NAME, Secrets
 
 BACKENDS = ("remote", "local")
 APPROVAL_MODES = ("ask", "auto-edit", "full-auto")
@@ -40,6 +42,7 @@ CONTEXT_WINDOWS: dict[str, int] = {
 }
 
 PROJECT_CONFIG = Path(".kiri") / "config.toml"
+MAX_CONFIG_BYTES = 1024 * 1024  # a real config is a few hundred bytes; more is a mistake or an attack
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,10 @@ class Settings:
     max_output_tokens: int | None = None  # per model reply; None: the backend's default (local: 512)
     local_commit: str = "draft_verify"  # the local sampler's commit rule; "fixed" is one token per step
     local_compile: str = "off"  # torch.compile the local model (meant for a GPU): off or a torch.compile mode
+    secret_env: tuple[str, ...] = ()  # more variables whose values are secrets, besides the API key's own
     sources: dict[str, str] = field(default_factory=dict, compare=False)
+    # One line each, shown once by the CLI: what a project config asked for and did not get.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def context_window(self) -> int:
         """The context limit to work with: the configured one, else the model's known window, else 128k."""
@@ -82,11 +88,15 @@ class Settings:
                 return CONTEXT_WINDOWS[prefix]
         return DEFAULT_CONTEXT_LIMIT
 
+    def secrets(self, env: Mapping[str, str] | None = None) -> Secrets:
+        """What child processes must not inherit and what is redacted: the key variables, `secret_env`, the key."""
+        return Secrets.collect(self.secret_env, (self.api_key,), env)
+
     def public_items(self) -> list[tuple[str, Any, str]]:
         """(key, value, source) for every setting, the API key masked: what ``agent config`` shows."""
         rows = []
         for f in fields(self):
-            if f.name == "sources":
+            if f.name in ("sources", "warnings"):
                 continue
             value = getattr(self, f.name)
             if f.name == "api_key" and value is not None:
@@ -198,6 +208,14 @@ def _patterns(value: Any) -> tuple[str, ...]:
     raise ValueError("expected a list of strings")
 
 
+def _env_names(value: Any) -> tuple[str, ...]:
+    names = _patterns(value)
+    for name in names:
+        if not ENV_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not an environment variable name")
+    return names
+
+
 def _opt_path(value: Any) -> Path | None:
     value = _opt_str(value)
     return Path(value).expanduser() if value else None
@@ -220,7 +238,10 @@ SPECS: dict[str, _Spec] = {
     "model": _Spec(_str, ("KIRI_MODEL",), "--model"),
     "base_url": _Spec(_opt_str, ("KIRI_BASE_URL", "OPENAI_BASE_URL"), "--base-url", project_ok=False),
     # A repository must not carry secrets.
-    "api_key": _Spec(_opt_str, ("KIRI_API_KEY", "OPENAI_API_KEY"), None, project_ok=False),
+    "api_key": _Spec(_opt_str, CREDENTIAL_VARS, None, project_ok=False),
+    # Only the user names their secrets: redaction changes what the user is shown (a repository naming HOME
+    # could hide where a command writes), and a repository cannot know the user's variables anyway.
+    "secret_env": _Spec(_env_names, ("KIRI_SECRET_ENV",), project_ok=False),
     "approval": _Spec(_choice(APPROVAL_MODES), ("KIRI_APPROVAL",), "--approval"),
     "max_steps": _Spec(_int, ("KIRI_MAX_STEPS",), "--max-steps"),
     "context_limit": _Spec(_opt_int, ("KIRI_CONTEXT_LIMIT",)),
@@ -264,15 +285,51 @@ def find_workspace_root(directory: Path) -> Path:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The TOML table in ``path`` ({} when there is no file), or one UsageError line naming the file.
+
+    A config file sits in a repository the user may not have read: a FIFO there would block ``open`` forever,
+    a device would be read without end, and stray bytes would surface as a traceback from ``tomllib``.
+    """
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
+        info = os.stat(path)  # follows symlinks: a symlinked dotfile is fine if it leads to a regular file
+    except (FileNotFoundError, NotADirectoryError):
         return {}
-    except tomllib.TOMLDecodeError as exc:  # the message carries "(at line L, column C)"
-        raise UsageError(f"{path}: invalid TOML: {exc}") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    _check_config_file(path, info)
+    try:
+        # O_NONBLOCK: if a FIFO is swapped in after the stat, open returns at once instead of waiting for a
+        # writer, and the fstat below refuses it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as fh:
+        _check_config_file(path, os.fstat(fh.fileno()))
+        data = fh.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise UsageError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; this is not a kiri config file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UsageError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line})"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:  # the message carries "(at line L, column C)"
+        raise UsageError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _check_config_file(path: Path, info: os.stat_result) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise UsageError(f"{path}: is a directory, not a config file")
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"{path}: not a regular file (a FIFO, socket or device); refusing to read it")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise UsageError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; this is not a kiri config file")
 
 
 def _parse(name: str, value: Any, where: str) -> Any:
@@ -283,8 +340,14 @@ def _parse(name: str, value: Any, where: str) -> Any:
 
 
 def _apply_file(
-    path: Path, label: str, merged: dict[str, Any], sources: dict[str, str], *, project: bool
+    path: Path,
+    label: str,
+    merged: dict[str, Any],
+    sources: dict[str, str],
+    *,
+    project: _ProjectRules | None = None,
 ) -> None:
+    """Merge one config file; ``project`` (for a repository's file) holds what it may and may not change."""
     data = _read_toml(path)
     source = f"{label} ({path})"
     for key, value in data.items():
@@ -302,12 +365,62 @@ def _apply_file(
             parsed = _db_url(parsed, path.parent)
         if key == "local_model_path" and parsed is not None and not parsed.is_absolute():
             parsed = path.parent / parsed
+        if project and not project.allows(key, parsed, path, merged):
+            continue
         _merge(key, parsed, source, merged, sources)
 
 
+def _stricter_approval(a: str, b: str) -> str:
+    return a if APPROVAL_MODES.index(a) <= APPROVAL_MODES.index(b) else b
+
+
+# Settings that guard the user, each with "the stricter of two values". A project may only move them towards
+# the strict end of what the user's own sources (user config, else the default) give; env and flags are the
+# user's explicit word and still win afterwards. The other project_ok settings tune the model or the display.
+TIGHTEN: dict[str, Callable[[Any, Any], Any]] = {
+    "approval": _stricter_approval,
+    "max_steps": min,  # actions the model takes in one turn, unattended in auto-edit
+    "shell_timeout": min,  # how long `agent fix` lets a test command run without asking
+    "candidates": min,  # local-model work (CPU/GPU time) one `agent fix` may spend
+    "time_limit": min,  # wall-clock budget of one `agent fix` search
+}
+
+
+@dataclass
+class _ProjectRules:
+    """What a repository's config may change: only inside the repository, and only towards stricter."""
+
+    root: Path  # the workspace root; a project's paths must stay in it
+    stdin_tty: bool
+    ignored: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (warning, note for its source)
+
+    def allows(self, key: str, value: Any, path: Path, merged: dict[str, Any]) -> bool:
+        if key in TIGHTEN:
+            base = merged[key] if key in merged else self._default(key)
+            if TIGHTEN[key](base, value) == value:
+                return True
+            self._ignore(key, value, path, f"a project may only tighten {key} (the user's is {base!r})")
+            return False
+        if key == "local_model_path" and value is not None:
+            # A repository may ship its own checkpoint, not point kiri at files elsewhere on the user's disk.
+            real = Path(os.path.realpath(value))
+            if not real.is_relative_to(os.path.realpath(self.root)):
+                self._ignore(key, str(value), path, "a project's model path must lie inside the repository")
+                return False
+        return True
+
+    def _default(self, key: str) -> Any:
+        if key == "approval":
+            return _approval_default(self.stdin_tty)[0]
+        return next(f.default for f in fields(Settings) if f.name == key)
+
+    def _ignore(self, key: str, value: Any, path: Path, why: str) -> None:
+        self.ignored[key] = (f"ignored {key} = {value!r} from {path}: {why}", f"project's {value!r} ignored")
+
+
 def _merge(key: str, value: Any, source: str, merged: dict[str, Any], sources: dict[str, str]) -> None:
-    if key == "deny_patterns" and key in merged:
-        # Deny rules add up across sources: a later file can tighten, never silently drop a rule.
+    if key in ("deny_patterns", "secret_env") and key in merged:
+        # Deny rules and secret names add up across sources: a later one can tighten, never silently drop one.
         merged[key] = tuple(dict.fromkeys((*merged[key], *value)))
         sources[key] = f"{sources[key]} + {source}"
         return
@@ -360,8 +473,9 @@ def load_settings(
     if merged["workspace_root"] == workspace and not (workspace / ".git").exists():
         sources["workspace_root"] = "workspace (not in a git repository)"
 
-    _apply_file(user_config_path(env), "user config", merged, sources, project=False)
-    _apply_file(merged["workspace_root"] / PROJECT_CONFIG, "project config", merged, sources, project=True)
+    _apply_file(user_config_path(env), "user config", merged, sources)
+    rules = _ProjectRules(merged["workspace_root"], stdin_tty)
+    _apply_file(merged["workspace_root"] / PROJECT_CONFIG, "project config", merged, sources, project=rules)
 
     for name, spec in SPECS.items():
         for var in spec.env:
@@ -393,9 +507,14 @@ def load_settings(
         _merge(name, parsed, f"flag {SPECS[name].flag or name}", merged, sources)
 
     _fill_defaults(merged, sources, stdin_tty=stdin_tty, stdout_tty=stdout_tty)
+    warnings = []
+    for key, (warning, note) in rules.ignored.items():
+        if not sources[key].startswith(("env ", "flag ")):  # the user's explicit word replaced it anyway
+            sources[key] = f"{sources[key]}; {note}"
+            warnings.append(warning)
     if merged.get("deny_patterns"):
         _check_deny_patterns(merged["deny_patterns"], sources["deny_patterns"])
-    return Settings(**merged, sources=sources)
+    return Settings(**merged, sources=sources, warnings=tuple(warnings))
 
 
 def _check_deny_patterns(patterns: tuple[str, ...], source: str) -> None:
@@ -407,6 +526,14 @@ def _check_deny_patterns(patterns: tuple[str, ...], source: str) -> None:
             deny_rule(pattern)
         except ValueError as exc:
             raise UsageError(f"{exc} (from {source})") from None
+
+
+def _approval_default(stdin_tty: bool) -> tuple[str, str]:
+    """(mode, source) when nobody chose one. In a terminal kiri asks. Without one there is usually nobody to
+    answer: edits go ahead (each is recorded and `agent undo` reverts it), shell commands are still asked on
+    stdin and refused at end of input, since they cannot be undone. --yes / --approval full-auto lets a script
+    run them."""
+    return ("ask", "default (terminal)") if stdin_tty else ("auto-edit", "default (no terminal)")
 
 
 def _fill_defaults(
@@ -421,14 +548,10 @@ def _fill_defaults(
         merged["model"] = REMOTE_DEFAULT_MODEL if merged["backend"] == "remote" else LOCAL_DEFAULT_MODEL
         sources["model"] = f"default for {merged['backend']} backend"
     if "approval" not in merged:
-        # In a terminal kiri asks. Without one there is usually nobody to answer: edits go ahead (each is
-        # recorded and `agent undo` reverts it), shell commands are still asked on stdin and refused at end
-        # of input, since they cannot be undone. --yes / --approval full-auto lets a script run them.
-        merged["approval"] = "ask" if stdin_tty else "auto-edit"
-        sources["approval"] = "default (terminal)" if stdin_tty else "default (no terminal)"
+        merged["approval"], sources["approval"] = _approval_default(stdin_tty)
     if "color" not in merged:
         merged["color"] = stdout_tty
         sources["color"] = "default (terminal)" if stdout_tty else "default (not a terminal)"
     for f in fields(Settings):
-        if f.name != "sources":
+        if f.name not in ("sources", "warnings"):
             sources.setdefault(f.name, "default")

@@ -325,6 +325,8 @@ def _paths(workspace: Path, partial: str, limit: int = 50) -> list[str]:
 
 def expand_mentions(text: str, workspace: Path) -> str:
     """Attach the content of each ``@path`` that names a file inside the workspace."""
+    from tools.limits import read_regular_prefix  # here: the terminal UI does not need the tools otherwise
+
     attached = []
     root = workspace.resolve()
     for word in text.split():
@@ -335,7 +337,7 @@ def expand_mentions(text: str, workspace: Path) -> str:
         if not path.is_relative_to(root) or not path.is_file() or rel in attached:
             continue
         try:
-            data = path.read_bytes()
+            data = read_regular_prefix(path, MAX_MENTION_BYTES + 1) or b""  # is_file() above: regular
         except OSError as exc:  # unreadable: say so to the model rather than crash the prompt
             attached.append(rel)
             text += f'\n\n<file path="{rel}">[cannot read: {exc.strerror}]</file>'
@@ -498,7 +500,8 @@ class Repl:
     def _cmd_diff(self, arg: str) -> None:
         from tools.changes import net_diff
 
-        diff = net_diff(self.store, self.session.id)
+        # From the exact snapshots kept for undo: redacted here, like every diff kiri shows.
+        diff = self.session.agent.secrets.redact(net_diff(self.store, self.session.id))
         if diff:
             self.io.diff(diff)
         else:

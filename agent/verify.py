@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.warm import WarmPytest
+from tools.capture import HeadTail, close, pump
+from tools.limits import TEST_OUTPUT_BYTES
+from tools.secrets import Secrets
 
 # Directories never worth copying into a scratch workspace: VCS data, caches, environments, dependencies.
 SCRATCH_IGNORE = (
@@ -39,7 +42,6 @@ SCRATCH_IGNORE = (
 
 # pytest's short summary lines: "FAILED tests/test_x.py::test_a - AssertionError: ..." / "ERROR test_y.py".
 _SUMMARY_RE = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", re.MULTILINE)
-_POLL_S = 0.05
 
 
 @dataclass
@@ -132,11 +134,13 @@ def run_tests(
     cancel: threading.Event | None = None,
     env: dict[str, str] | None = None,
     warm: WarmPytest | None = None,
+    secrets: Secrets | None = None,
 ) -> TestRun:
     """Run `cmd` in `workspace` with a wall-clock `timeout`; `only` restricts a pytest run to those node ids.
 
     `cancel`, when set by another thread, kills the run early (the result says `cancelled`); `env` adds
-    variables for the child on top of this process's environment. `warm`, a server started for this same `cmd`
+    variables for the child on top of this process's environment, less `secrets` (default: kiri's key
+    variables). `warm`, a server started for this same `cmd`
     (see `command_env`), runs it without start-up cost; if the server has died, the command runs cold.
     """
     extra: list[str] = []
@@ -147,46 +151,50 @@ def run_tests(
     start = time.monotonic()
     if warm is not None and (done := warm.run(workspace, extra, timeout, cancel)) is not None:
         return _result(*done, timeout=timeout, seconds=time.monotonic() - start)
-    env = command_env(env)
-    with tempfile.TemporaryFile(mode="w+b") as sink:
-        try:
-            proc = subprocess.Popen(
-                full,
-                shell=True,
-                cwd=workspace,
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,  # own process group: a timeout kills the whole tree
-            )
-        except OSError as exc:
-            return TestRun(False, 127, f"cannot run {cmd!r}: {exc}", seconds=time.monotonic() - start)
-        timed_out = cancelled = False
-        while True:
+    env = command_env(env, secrets)
+    try:
+        proc = subprocess.Popen(
+            full,
+            shell=True,
+            cwd=workspace,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # own process group: a timeout kills the whole tree
+        )
+    except OSError as exc:
+        return TestRun(False, 127, f"cannot run {cmd!r}: {exc}", seconds=time.monotonic() - start)
+    assert proc.stdout is not None
+    # Read as it comes, head and tail kept: a test that prints without end neither fills the disk nor memory,
+    # and the summary naming the failed tests is at the end, in the tail.
+    sink = HeadTail(TEST_OUTPUT_BYTES)
+    streams = [(proc.stdout, sink)]
+    timed_out = cancelled = False
+    try:
+        stopped = pump(proc, streams, start + timeout, stop=cancel.is_set if cancel is not None else None)
+        if not stopped:
             try:
-                returncode = proc.wait(timeout=_POLL_S)
-                break
+                returncode = proc.wait(max(0.0, start + timeout - time.monotonic()))
             except subprocess.TimeoutExpired:
-                if time.monotonic() - start > timeout:
-                    timed_out = True
-                elif cancel is not None and cancel.is_set():
-                    cancelled = True
-                else:
-                    continue
-                _kill_group(proc)
-                returncode = proc.wait()
-                break
-        sink.seek(0)
-        output = sink.read().decode("utf-8", errors="replace")
+                stopped = True
+        if stopped:
+            timed_out = not (cancel is not None and cancel.is_set())
+            cancelled = not timed_out
+            _kill_group(proc)
+            returncode = proc.wait()
+            pump(proc, streams, time.monotonic() + 1.0)
+    finally:
+        close(streams)
+    output = sink.text()
     return _result(
         returncode, output, timed_out, cancelled, timeout=timeout, seconds=time.monotonic() - start
     )
 
 
-def command_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment test commands run in: ours, plus `extra`, without bytecode caches."""
-    env = {**os.environ, **(extra or {})}
+def command_env(extra: dict[str, str] | None = None, secrets: Secrets | None = None) -> dict[str, str]:
+    """The environment test commands run in: ours, plus `extra`, without `secrets` or bytecode caches."""
+    env = (secrets or Secrets()).child_env(extra=extra)
     # Candidates rewrite files within the same second and often keep their size (`<` -> `>`); a bytecode cache
     # keyed on mtime and size would then run the previous candidate's code.
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -236,6 +244,7 @@ def verify_in(
     *,
     cancel: threading.Event | None = None,
     warm: WarmPytest | None = None,
+    secrets: Secrets | None = None,
 ) -> TestRun:
     """Write `files` (relative path -> new content) into `scratch`, run `failing` first, then the whole suite.
 
@@ -246,10 +255,10 @@ def verify_in(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     if failing and is_pytest(cmd):
-        first = run_tests(scratch, cmd, timeout, only=failing, cancel=cancel, warm=warm)
+        first = run_tests(scratch, cmd, timeout, only=failing, cancel=cancel, warm=warm, secrets=secrets)
         if not first.passed:  # fail fast: the whole suite cannot pass either
             return first
-    return run_tests(scratch, cmd, timeout, cancel=cancel, warm=warm)
+    return run_tests(scratch, cmd, timeout, cancel=cancel, warm=warm, secrets=secrets)
 
 
 def restore(scratch: Path, workspace: Path, files: list[str]) -> None:
@@ -270,7 +279,8 @@ def verify_candidate(
     timeout: float,
     *,
     cancel: threading.Event | None = None,
+    secrets: Secrets | None = None,
 ) -> TestRun:
     """Check a candidate (new contents of some files) in a fresh scratch copy; the workspace is never touched."""
     with scratch_copy(workspace) as scratch:
-        return verify_in(scratch, files, cmd, failing, timeout, cancel=cancel)
+        return verify_in(scratch, files, cmd, failing, timeout, cancel=cancel, secrets=secrets)

@@ -24,6 +24,9 @@ import threading
 import time
 from pathlib import Path
 
+from tools.capture import read_head_tail
+from tools.limits import TEST_OUTPUT_BYTES
+
 # Runs inside the server process, started with the project's interpreter: it must not import anything from kiri.
 _SERVER = r"""
 import contextlib, gc, importlib.metadata, io, json, os, select, signal, sys, tempfile, time
@@ -181,7 +184,8 @@ class WarmPytest:
             self.close()
             return None
         reply = json.loads(line)
-        output = self._out.read_text(encoding="utf-8", errors="replace") if self._out.exists() else ""
+        # Only the ends: a suite printing without end must not take the memory with it (as a cold run keeps).
+        output = read_head_tail(self._out, TEST_OUTPUT_BYTES) if self._out.exists() else ""
         return reply["returncode"], output, reply["why"] == "timeout", reply["why"] == "cancel"
 
     def _read(self, timeout: float) -> str | None:

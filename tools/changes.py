@@ -162,4 +162,5 @@ def _current(gate: Gate, rel: str) -> bytes | None:
         return None
     if not real.is_file():
         return b""  # a directory or device now stands there: never equal to recorded content
-    return gate.read_bytes(real)
+    # `agent undo` is the user's own command, and it must compare whatever stands there now.
+    return gate.read_bytes(real, limit=None)

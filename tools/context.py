@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tools.gate import Gate
+from tools.secrets import Secrets
 
 
 class ChangeRecorder(Protocol):
@@ -36,6 +37,7 @@ class ToolContext:
     """What a tool may use: the workspace, the gate (its only way to the file system) and the recorder.
 
     `stop`, when given, is polled by tools that wait (a shell command is killed once it is set).
+    `secrets` says what the processes a tool starts must not inherit (and what the loop redacts).
     `seen` maps a workspace-relative path to the hash of the content the model last read or wrote, so that
     `write_file` can refuse to overwrite a file the model has not read (or that changed since).
     """
@@ -45,6 +47,7 @@ class ToolContext:
     recorder: ChangeRecorder | None = None
     seen: dict[str, str] = field(default_factory=dict)
     stop: StopRequest | None = None
+    secrets: Secrets = field(default_factory=Secrets)
 
     def __post_init__(self) -> None:
         self.workspace = Path(self.workspace)

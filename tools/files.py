@@ -5,10 +5,10 @@ from __future__ import annotations
 from tools.changes import write_changes
 from tools.context import ToolContext, content_hash
 from tools.errors import ToolError
+from tools.limits import MAX_FILE_BYTES, check_file_size
 from tools.textdiff import is_binary
 from tools.truncate import cap_middle
 
-MAX_FILE_BYTES = 20 * 1024 * 1024  # beyond this, reading whole files into the context makes no sense
 MAX_LINE_CHARS = 2000
 MAX_READ_CHARS = 25_000  # under the registry's cap, so paging notes are never cut off
 DIFF_IN_RESULT_CHARS = 6_000
@@ -30,10 +30,7 @@ def read_file(ctx: ToolContext, path: str, offset: int = 1, limit: int = 2000) -
         raise ToolError(f"{rel} is a directory; use list_dir to see what it holds")
     if not real.exists():
         raise ToolError(f"{rel}: no such file (use glob or list_dir to find the right path)")
-    size = real.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ToolError(f"{rel} is {size} bytes, too large to read; use search or run_shell with head/sed")
-    data = ctx.gate.read_bytes(real)
+    data = ctx.gate.read_bytes(real)  # refuses a file over MAX_FILE_BYTES before reading it
     ctx.remember(rel, data)
     if is_binary(data):
         return f"{rel}: binary file ({len(data)} bytes), not shown."
@@ -84,6 +81,9 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
     rel = ctx.gate.relative(real)
     if real.is_dir():
         raise ToolError(f"{rel} is a directory")
+    after = content.encode("utf-8")
+    check_file_size(rel, len(after), MAX_FILE_BYTES)
+    # The gate refuses to read an existing file over the limit: replacing it would keep its old bytes for undo.
     before = ctx.gate.read_bytes(real) if real.exists() else None
     if before is not None:
         seen = ctx.seen.get(rel)
@@ -96,7 +96,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
             raise ToolError(f"{rel} changed since you last read it; read it again before overwriting it")
         if _uses_crlf(before) and "\r\n" not in content:
             content = content.replace("\n", "\r\n")
-    after = content.encode("utf-8")
+            after = content.encode("utf-8")
     if after == before:
         return f"{rel} already has this content; nothing written."
     diff = write_changes(ctx, [(rel, before, after)])
@@ -145,6 +145,7 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str, replace_all: bool
     updated = text.replace(old_n, new_n)
     updated = _keep_final_newline(text, updated, "\r\n" if crlf else "\n")
     after = updated.encode("utf-8")
+    check_file_size(rel, len(after), MAX_FILE_BYTES)  # replace_all can grow a file past the limit
     if after == data:
         return f"{rel} is unchanged by this edit."
     diff = write_changes(ctx, [(rel, data, after)])

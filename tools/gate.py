@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from tools.errors import PermissionDenied, ToolError
+from tools.limits import MAX_FILE_BYTES, check_file_size
 
 Mode = Literal["ask", "auto-edit", "full-auto"]
 MODES: tuple[str, ...] = ("ask", "auto-edit", "full-auto")
@@ -182,8 +183,18 @@ class Gate:
         finally:
             os.close(fd)
 
-    def read_bytes(self, path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
-        """Read a regular file inside the workspace (at most `max_bytes` when given)."""
+    def read_bytes(
+        self,
+        path: str | os.PathLike[str],
+        max_bytes: int | None = None,
+        *,
+        limit: int | None = MAX_FILE_BYTES,
+    ) -> bytes:
+        """Read a regular file inside the workspace (at most `max_bytes` when given).
+
+        A whole read of a file over `limit` bytes is refused before anything is read (the size is taken from
+        the open file), so no tool holds a huge file in memory; None lifts the limit.
+        """
         real = self.resolve(path)
         with self._parent_fd(real, create=False) as dfd:
             try:
@@ -198,7 +209,14 @@ class Gate:
                 raise ToolError(f"{path} is a directory")
             if not stat.S_ISREG(info.st_mode):
                 raise ToolError(f"{path} is not a regular file")
-            return f.read() if max_bytes is None else f.read(max_bytes)
+            if max_bytes is not None:
+                return f.read(max_bytes)
+            if limit is not None:
+                check_file_size(self.relative(real), info.st_size, limit)
+                return f.read(
+                    limit + 1
+                )  # a file growing under us stops here rather than at the end of the disk
+            return f.read()
 
     def write_bytes(self, path: str | os.PathLike[str], data: bytes) -> None:
         """Replace (or create) a file atomically: write a temporary file beside it, then rename over it.

@@ -9,6 +9,7 @@ from unidiff.patch import Hunk
 from tools.changes import Change, write_changes
 from tools.context import ToolContext
 from tools.errors import ToolError
+from tools.limits import check_file_size
 from tools.textdiff import split_lines
 
 NO_NEWLINE = "\\"
@@ -50,6 +51,7 @@ def apply_patch(ctx: ToolContext, patch: str) -> str:
             if before is None:
                 raise ToolError(f"the patch changes {src}, but it does not exist")
         after = _apply_file(pf, before, src or dst or "")
+        check_file_size(dst or src or "", len(after))
         if dst is None:
             if after:
                 raise ToolError(f"the patch deletes {src}, but the file holds more than the patch removes")

@@ -12,6 +12,7 @@ import functools
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sysconfig
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from typing import Literal
 from tools.context import ToolContext
 from tools.errors import ToolError
 from tools.ignore import KeepFn, compile_pattern, walk
+from tools.limits import MAX_FILE_BYTES
+from tools.secrets import Secrets
 
 MAX_ROWS = 250
 MAX_LINE_CHARS = 300
@@ -40,6 +43,9 @@ RG_FLAGS = (
     "--no-ignore-exclude",
     "--no-ignore-global",
     "--glob=!.git",
+    # The same size policy as the file tools. (A walk only opens regular files; search() refuses a special
+    # file named explicitly, which ripgrep would read until the timeout.)
+    f"--max-filesize={MAX_FILE_BYTES}",
 )
 
 
@@ -95,10 +101,22 @@ def search(
     if not 0 <= context <= 10:
         raise ToolError("context must be between 0 and 10")
     real = ctx.gate.resolve(path)
-    if not real.exists():
-        raise ToolError(f"{path}: no such file or directory")
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        raise ToolError(f"{path}: no such file or directory") from None
     rel = ctx.gate.relative(real)
-    outcome = grep(ctx.gate.workspace, pattern, rel, glob=glob, ignore_case=ignore_case, context=context)
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise ToolError(f"{rel} is not a regular file or directory (a FIFO, socket or device); not searched")
+    outcome = grep(
+        ctx.gate.workspace,
+        pattern,
+        rel,
+        glob=glob,
+        ignore_case=ignore_case,
+        context=context,
+        secrets=ctx.secrets,
+    )
     return format_outcome(outcome, pattern)
 
 
@@ -112,13 +130,16 @@ def grep(
     context: int = 0,
     max_rows: int = MAX_ROWS,
     engine: Engine = "auto",
+    secrets: Secrets | None = None,
 ) -> Outcome:
-    """Search `rel` (workspace-relative, already confined) with the chosen engine."""
+    """Search `rel` (workspace-relative, already confined) with the chosen engine; ripgrep gets our
+    environment without `secrets`."""
     rg = find_rg() if engine != "python" else None
     if engine == "rg" and rg is None:
         raise ToolError("ripgrep (rg) is not installed")
     if rg is not None:
-        return _grep_rg(rg, workspace, pattern, rel, glob, ignore_case, context, max_rows)
+        env = (secrets or Secrets()).child_env()
+        return _grep_rg(rg, workspace, pattern, rel, glob, ignore_case, context, max_rows, env)
     return _grep_python(workspace, pattern, rel, glob, ignore_case, context)
 
 
@@ -148,11 +169,18 @@ def _grep_rg(
     ignore_case: bool,
     context: int,
     max_rows: int,
+    env: dict[str, str],
 ) -> Outcome:
     cmd = rg_command(rg, pattern, rel, glob, ignore_case, context)
     try:
+        # ripgrep runs no repository code, but RIPGREP_CONFIG_PATH can name a --pre preprocessor: keep keys out.
         proc = subprocess.run(
-            cmd, cwd=workspace, capture_output=True, stdin=subprocess.DEVNULL, timeout=TIMEOUT_S
+            cmd,
+            cwd=workspace,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=TIMEOUT_S,
+            env=env,
         )
     except subprocess.TimeoutExpired as exc:
         raise ToolError(f"search took over {TIMEOUT_S}s; narrow the path, glob or pattern") from exc
@@ -233,9 +261,12 @@ def _glob_filter(glob: str) -> KeepFn:
 
 def _search_file(path: Path, rel: str, regex: re.Pattern[str], context: int) -> FileHits | None:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as f:
-            data = f.read()
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+                return None  # skipped like ripgrep does: special files, and files over --max-filesize
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError:
         return None
     if b"\0" in data:

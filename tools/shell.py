@@ -6,20 +6,19 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
+from tools.capture import HeadTail, close, pump
 from tools.context import StopRequest, ToolContext
 from tools.errors import ToolError
+from tools.limits import STREAM_BYTES
+from tools.secrets import Secrets
 
 DEFAULT_TIMEOUT_S = 120
 MAX_TIMEOUT_S = 1800
-STREAM_BYTES = 12_000  # per stream; head and tail are kept
 KILL_GRACE_S = 2.0
-POLL_S = 0.05  # how often a running command's wait looks at the stop request
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,7 @@ def run_shell(ctx: ToolContext, command: str, timeout: int = DEFAULT_TIMEOUT_S) 
     if not 1 <= timeout <= MAX_TIMEOUT_S:
         raise ToolError(f"timeout must be between 1 and {MAX_TIMEOUT_S} seconds")
     ctx.gate.approve_shell(command)
-    run = run_command(command, ctx.gate.workspace, timeout, stop=ctx.stop)
+    run = run_command(command, ctx.gate.workspace, timeout, secrets=ctx.secrets, stop=ctx.stop)
     if run.interrupted:
         head = "interrupted; the command and its child processes were killed"
     elif run.timed_out:
@@ -69,54 +68,49 @@ def run_command(
     cwd: Path,
     timeout: float,
     stream_bytes: int = STREAM_BYTES,
+    *,
+    secrets: Secrets | None = None,
     stop: StopRequest | None = None,
 ) -> ShellRun:
-    """Run `command` in its own session (so the whole group can be killed); output goes to temp files so a
-    chatty command cannot fill memory or block on a full pipe. Once `stop` is set the group is killed and the
-    run comes back with `interrupted` (a stop arrives as a flag, not as an exception: see agent.interrupt)."""
+    """Run `command` in its own session (so the whole group can be killed), in our environment minus
+    `secrets`. Its output is read through pipes as it comes and only the head and tail of each stream are
+    kept, so a chatty command (`yes`) neither fills memory or the disk nor blocks on a full pipe. Once `stop`
+    is set the group is killed and the run comes back `interrupted` (a stop arrives as a flag, not as an
+    exception: see agent.interrupt)."""
     shell = shutil.which("bash") or "/bin/sh"
-    env = {**os.environ, "PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"}
+    secrets = secrets or Secrets()
+    env = secrets.child_env(extra={"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"})
     start = time.monotonic()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            [shell, "-c", command],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            env=env,
-            start_new_session=True,
-        )
-        timed_out = interrupted = False
-        try:
-            code = _wait(proc, start + timeout, stop)
-            if code is None:
-                interrupted = stop is not None and stop.is_set()
-                timed_out = not interrupted
-                code = _kill_group(proc)
-        except BaseException:  # a KeyboardInterrupt all the same: do not leave the command running
-            _kill_group(proc)
-            raise
-        return ShellRun(
-            code,
-            _head_tail(out, stream_bytes),
-            _head_tail(err, stream_bytes),
-            timed_out,
-            time.monotonic() - start,
-            interrupted,
-        )
-
-
-def _wait(proc: subprocess.Popen[bytes], deadline: float, stop: StopRequest | None) -> int | None:
-    """The exit code, or None at the deadline or once `stop` is set (looked at every POLL_S)."""
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0 or (stop is not None and stop.is_set()):
-            return None
-        try:
-            return proc.wait(min(left, POLL_S))
-        except subprocess.TimeoutExpired:
-            continue
+    proc = subprocess.Popen(
+        [shell, "-c", command],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = HeadTail(stream_bytes), HeadTail(stream_bytes)
+    streams = [(proc.stdout, out), (proc.stderr, err)]
+    try:
+        stopped = pump(proc, streams, start + timeout, stop.is_set if stop is not None else None)
+        interrupted = stopped and stop is not None and stop.is_set()
+        timed_out = stopped and not interrupted
+        if not stopped:
+            try:  # the streams closed; a command that closed them itself (`exec >&-`) may still be running
+                code = proc.wait(max(0.0, start + timeout - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+        if timed_out or interrupted:
+            code = _kill_group(proc)
+            pump(proc, streams, time.monotonic() + KILL_GRACE_S)  # what it printed before it was killed
+    except BaseException:  # Ctrl-C in the agent: do not leave the command running, then go on stopping
+        _kill_group(proc)
+        raise
+    finally:
+        close(streams)
+    return ShellRun(code, out.text(), err.text(), timed_out, time.monotonic() - start, interrupted)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> int:
@@ -138,14 +132,3 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> int:
                 pass
         return return_code
     return proc.wait()
-
-
-def _head_tail(f: IO[bytes], limit: int) -> str:
-    size = f.seek(0, os.SEEK_END)
-    f.seek(0)
-    if size <= limit:
-        return f.read().decode("utf-8", "replace")
-    head = f.read(limit // 2).decode("utf-8", "replace")
-    f.seek(size - limit // 2)
-    tail = f.read().decode("utf-8", "replace")
-    return f"{head}\n[... {size - limit} bytes of output cut from the middle ...]\n{tail}"

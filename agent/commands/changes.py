@@ -59,7 +59,8 @@ def diff_cmd(ctx: click.Context, session_id: str | None) -> int:
     settings = get_settings(ctx)
     store = open_store(settings)
     resolved = session_id_or_latest(store, settings, session_id)
-    diff = net_diff(store, resolved)
+    # Recomputed from the exact snapshots kept for undo: a key in a changed file is redacted here, as in the record.
+    diff = settings.secrets().redact(net_diff(store, resolved))
     if settings.json_output:
         click.echo(json.dumps({"session_id": resolved, "diff": diff}))
     elif diff:

@@ -96,5 +96,8 @@ def get_settings(ctx: click.Context) -> Settings:
     if _SETTINGS_KEY not in meta:
         from agent.settings import load_settings
 
-        meta[_SETTINGS_KEY] = load_settings(flags(ctx), Path.cwd())
+        settings = load_settings(flags(ctx), Path.cwd())
+        for warning in settings.warnings:  # once per invocation, before any command output
+            click.echo(f"warning: {warning}", err=True)
+        meta[_SETTINGS_KEY] = settings
     return meta[_SETTINGS_KEY]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -234,3 +235,106 @@ def test_local_compile_accepts_exactly_the_engines_modes() -> None:
     assert [parse(m) for m in ("off", *COMPILE_MODES)] == ["off", *COMPILE_MODES]
     with pytest.raises(ValueError):
         parse("inductor")
+
+
+def test_secret_env_adds_up_from_the_user_config_and_the_environment(home: Path, repo: Path) -> None:
+    _write(home / "config.toml", 'secret_env = ["DEPLOY_TOKEN"]\napi_key = "sk-from-the-config-file"\n')
+    env = {"KIRI_HOME": str(home), "KIRI_SECRET_ENV": "AWS_SECRET_ACCESS_KEY, DEPLOY_TOKEN"}
+    s = _load(repo, env=env)
+    assert s.secret_env == ("DEPLOY_TOKEN", "AWS_SECRET_ACCESS_KEY")
+    assert "env KIRI_SECRET_ENV" in s.sources["secret_env"]
+    secrets = s.secrets(
+        {"DEPLOY_TOKEN": "deploy-token-value", "OPENAI_API_KEY": "sk-env-value-123", "X": "1"}
+    )
+    assert secrets.names >= {"DEPLOY_TOKEN", "AWS_SECRET_ACCESS_KEY", "OPENAI_API_KEY", "KIRI_API_KEY"}
+    assert set(secrets.values) == {"deploy-token-value", "sk-env-value-123", "sk-from-the-config-file"}
+
+
+def test_secret_env_is_the_users_alone_and_must_name_variables(home: Path, repo: Path) -> None:
+    # Redaction changes what the user is shown: a repository must not pick what is hidden from them.
+    _write(repo / ".kiri" / "config.toml", 'secret_env = ["HOME"]\n')
+    with pytest.raises(UsageError, match="secret_env may not be set in a project config"):
+        _load(repo, env={"KIRI_HOME": str(home)})
+    (repo / ".kiri" / "config.toml").unlink()
+    with pytest.raises(UsageError, match="KIRI_SECRET_ENV.*'MY-TOKEN' is not an environment variable name"):
+        _load(repo, env={"KIRI_HOME": str(home), "KIRI_SECRET_ENV": "MY-TOKEN"})
+
+
+def test_the_api_key_variables_are_the_ones_children_never_get() -> None:
+    from tools.secrets import CREDENTIAL_VARS
+
+    assert SPECS["api_key"].env == CREDENTIAL_VARS
+
+
+def test_a_project_may_only_tighten_what_guards_the_user(home: Path, repo: Path) -> None:
+    user = _write(home / "config.toml", 'approval = "ask"\nmax_steps = 20\ntime_limit = 60\n')
+    project = _write(
+        repo / ".kiri" / "config.toml",
+        'approval = "auto-edit"\nmax_steps = 500\nshell_timeout = 30\ncandidates = 10000\ntime_limit = 10\n',
+    )
+    s = _load(repo, env={"KIRI_HOME": str(home)})
+    assert (s.approval, s.max_steps, s.candidates) == ("ask", 20, 256)  # looser: ignored
+    assert (s.shell_timeout, s.time_limit) == (30, 10.0)  # stricter: taken
+    assert s.sources["approval"] == f"user config ({user}); project's 'auto-edit' ignored"
+    assert s.sources["candidates"] == "default; project's 10000 ignored"
+    assert s.sources["time_limit"] == f"project config ({project})"
+    assert sorted(w.split(" = ")[0] for w in s.warnings) == [
+        "ignored approval",
+        "ignored candidates",
+        "ignored max_steps",
+    ]
+    assert (
+        f"ignored approval = 'auto-edit' from {project}: a project may only tighten approval" in s.warnings[0]
+    )
+
+
+def test_the_base_a_project_tightens_is_the_default_for_this_terminal(home: Path, repo: Path) -> None:
+    _write(repo / ".kiri" / "config.toml", 'approval = "auto-edit"\n')
+    in_terminal = _load(repo, env={"KIRI_HOME": str(home)}, tty=True)
+    assert in_terminal.approval == "ask" and in_terminal.warnings
+    no_terminal = _load(repo, env={"KIRI_HOME": str(home)}, tty=False)
+    assert no_terminal.approval == "auto-edit" and not no_terminal.warnings
+    _write(repo / ".kiri" / "config.toml", 'approval = "ask"\n')
+    assert _load(repo, env={"KIRI_HOME": str(home)}, tty=False).approval == "ask"
+
+
+def test_env_and_flags_still_win_over_a_project(home: Path, repo: Path) -> None:
+    _write(home / "config.toml", 'approval = "ask"\n')
+    _write(repo / ".kiri" / "config.toml", 'approval = "auto-edit"\nmax_steps = 5\n')
+    s = _load(repo, {"approval": "auto-edit"}, env={"KIRI_HOME": str(home), "KIRI_MAX_STEPS": "80"})
+    assert (s.approval, s.max_steps) == ("auto-edit", 80)
+    assert not s.warnings  # the user's own word replaced it: nothing to warn about
+
+
+def test_a_project_model_path_stays_in_the_repository(home: Path, repo: Path, tmp_path: Path) -> None:
+    (repo / "weights").mkdir()
+    _write(repo / ".kiri" / "config.toml", 'local_model_path = "../weights"\n')
+    assert _load(repo, env={"KIRI_HOME": str(home)}).local_model_path == repo / ".kiri" / ".." / "weights"
+    _write(repo / ".kiri" / "config.toml", f'local_model_path = "{tmp_path / "elsewhere"}"\n')
+    s = _load(repo, env={"KIRI_HOME": str(home)})
+    assert s.local_model_path is None and "must lie inside the repository" in s.warnings[0]
+
+
+@pytest.mark.parametrize("where", ["user", "project"])
+def test_config_files_must_be_small_regular_utf8(home: Path, repo: Path, where: str) -> None:
+    path = home / "config.toml" if where == "user" else repo / ".kiri" / "config.toml"
+    env = {"KIRI_HOME": str(home)}
+    _write(path, "").write_bytes(b'# ok\nmodel = "\xff"\n')
+    with pytest.raises(UsageError, match=r"not UTF-8 text \(byte 0xff at offset 14, line 2\)"):
+        _load(repo, env=env)
+    path.write_bytes(b"#" * (1024 * 1024 + 1))
+    with pytest.raises(UsageError, match="larger than 1048576 bytes"):
+        _load(repo, env=env)
+    path.unlink()
+    os.mkfifo(path)
+    with pytest.raises(UsageError, match=f"{path}: not a regular file"):
+        _load(repo, env=env)
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(UsageError, match="is a directory"):
+        _load(repo, env=env)
+    path.rmdir()
+    # A symlinked dotfile is fine when it leads to a regular file.
+    target = _write(home.parent / "dotfiles" / "kiri.toml", "max_steps = 7\n")
+    path.symlink_to(target)
+    assert _load(repo, env=env).max_steps == 7

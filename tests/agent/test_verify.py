@@ -10,6 +10,7 @@ import pytest
 
 from agent.verify import detect_test_command, parse_failed, run_tests, scratch_copy, verify_candidate
 from tests.procs import dies
+from tools.limits import TEST_OUTPUT_BYTES
 
 PYTEST = f"{sys.executable} -m pytest -q -p no:cacheprovider"
 
@@ -115,3 +116,15 @@ def test_scratch_copy_skips_caches_and_is_removed(tmp_path: Path) -> None:
 def test_missing_command_is_a_failed_run_not_an_exception(tmp_path: Path) -> None:
     run = run_tests(tmp_path, "definitely-not-a-command-kiri", timeout=10)
     assert not run.passed and run.returncode == 127
+
+
+def test_a_test_command_printing_without_end_is_kept_bounded(tmp_path: Path) -> None:
+    # 30 MB of output before the summary: the head and the tail (with the summary) are kept, in memory.
+    cmd = (
+        "head -c 30000000 /dev/zero | tr '\\0' x; echo; echo 'FAILED tests/test_a.py::test_b - boom'; exit 1"
+    )
+    run = run_tests(tmp_path, cmd, timeout=60)
+    assert not run.passed and run.returncode == 1
+    assert len(run.output) < 2 * TEST_OUTPUT_BYTES
+    assert "bytes of output cut from the middle" in run.output
+    assert run.output.rstrip().endswith("FAILED tests/test_a.py::test_b - boom")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,10 +55,35 @@ def test_bad_arguments(call: Call) -> None:
     assert "timeout must be" in call("run_shell", command="true", timeout=0).content
 
 
-def test_a_stop_request_kills_the_running_group_and_says_so(workspace: Path) -> None:
-    import threading
-    import time
+def test_output_is_kept_in_memory_and_bounded(workspace: Path, tmp_path: Path, monkeypatch) -> None:
+    # 50 MB through each stream: head and tail come back, and nothing is written under TMPDIR meanwhile.
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    monkeypatch.setenv("TMPDIR", str(spill))
+    command = "head -c 50000000 /dev/zero | tr '\\0' o; head -c 50000000 /dev/zero | tr '\\0' e >&2"
+    run = run_command(command, workspace, 60, stream_bytes=1000)
+    assert run.exit_code == 0 and not run.timed_out
+    for text, ch in ((run.stdout, "o"), (run.stderr, "e")):
+        assert text.startswith(ch * 500) and text.endswith(ch * 500)
+        assert "[... 49999000 bytes of output cut from the middle ...]" in text
+    assert not any(spill.iterdir())
 
+
+def test_a_background_writer_does_not_hold_the_command_open(workspace: Path) -> None:
+    # The command returns; its background child keeps the pipe open and writing. kiri stops reading shortly
+    # after and closes its end (the writer gets EPIPE) instead of waiting for the timeout.
+    start = time.monotonic()
+    run = run_command("(sleep 0.3; yes) & echo started", workspace, 30)
+    assert run.exit_code == 0 and not run.timed_out and run.stdout.startswith("started")
+    assert time.monotonic() - start < 10
+
+
+def test_a_command_that_closes_its_output_still_times_out(workspace: Path) -> None:
+    run = run_command("exec >&- 2>&-; sleep 30", workspace, 1)
+    assert run.timed_out and run.duration_s < 10
+
+
+def test_a_stop_request_kills_the_running_group_and_says_so(workspace: Path) -> None:
     pid_file = workspace / "pids"
     stop = threading.Event()
 
