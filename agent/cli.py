@@ -23,7 +23,8 @@ Exit codes:
   1    task not done / fix not verified
   2    usage or configuration error (bad option, unknown session, database problem)
   3    backend error (API unreachable, model missing)
-  130  interrupted
+  130  interrupted (Ctrl-C)
+  129  stopped by SIGHUP, 143 by SIGTERM (the turn is recorded first)
 \b
 Configuration: defaults < user config.toml < project .kiri/config.toml < environment (KIRI_*, OPENAI_*) <
 flags. See the effective values with `agent config`.

@@ -6,7 +6,7 @@ Exit codes (documented in ``agent --help`` and the README):
 - 1: the task was not done / the fix was not verified (:class:`TaskFailed`)
 - 2: usage or configuration error (:class:`UsageError`; also the store's ``memory.StoreError``)
 - 3: backend error: API unreachable, model missing (:class:`BackendError`)
-- 130: interrupted (Ctrl-C)
+- 130: interrupted (Ctrl-C); 129 and 143: stopped by SIGHUP and SIGTERM (128 + the signal number)
 """
 
 from __future__ import annotations

@@ -1,19 +1,24 @@
 """The agent loop: generate, run the tool calls, feed the results back, until the model answers.
 
 Every message is stored the moment it exists, so a crash or Ctrl-C loses nothing already shown, and the history
-always stays valid for the model: each tool call gets a result message, "interrupted" if need be. Known secrets
-(the API key, configured secret variables) are redacted from every message before it is stored, shown or sent.
+always stays valid for the model: each tool call gets a result message, "interrupted" if need be (after a kill,
+resuming answers the calls left open: agent.session). Ctrl-C, SIGTERM and SIGHUP set a flag (agent.interrupt)
+that the turn checks between stream events and around each tool call, so a store write is never cut in half.
+Known secrets (the API key, configured secret variables) are redacted from every message before it is stored,
+shown or sent.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from agent.backends.base import Backend, Done, Progress, TextDelta, ToolCall, Usage
 from agent.context import ContextWindow, compacted_view, count_tokens, truncate_output
+from agent.interrupt import Interrupted, StopFlag, catching, interruptible
 from tools.secrets import Secrets
 
 INTERRUPTED = "[interrupted by the user]"
@@ -21,12 +26,13 @@ INTERRUPTED = "[interrupted by the user]"
 
 @dataclass
 class TurnResult:
-    """How one user turn ended: ``done`` (answered), ``max_steps`` or ``interrupted``."""
+    """How one user turn ended: ``done`` (answered), ``max_steps`` or ``interrupted`` (by ``signum``)."""
 
     status: str
     text: str
     steps: int
     usage: dict[str, int] = field(default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0})
+    signum: int | None = None
 
 
 class Agent:
@@ -46,9 +52,14 @@ class Agent:
         messages: list[dict[str, Any]] | None = None,
         usage: dict[str, int] | None = None,
         secrets: Secrets | None = None,
+        stop: StopFlag | None = None,
     ) -> None:
         self.secrets = secrets or Secrets()
         self.backend, self.registry, self.ctx, self.store = backend, registry, ctx, store
+        self.stop = stop or StopFlag()
+        # The tools poll the turn's flag: a stop kills a running shell command.
+        if getattr(ctx, "stop", False) is None:
+            ctx.stop = self.stop
         self.session_id, self.io, self.max_steps, self.window = session_id, io, max_steps, window
         # What the model is sent: the stored history, possibly compacted (the store keeps it whole). `dropped`
         # stored messages after the system prompt are replaced by a summary, as recorded on the session.
@@ -64,25 +75,31 @@ class Agent:
         self._pending: list[dict[str, Any]] = []  # tool calls of the last assistant message still unanswered
 
     def run(self, user_text: str) -> TurnResult:
-        """One user turn: loop until the model answers without tool calls, the step limit, or Ctrl-C."""
+        """One user turn: loop until the model answers without tool calls, the step limit, or a stop signal."""
         turn = TurnResult("max_steps", "", 0)
-        self._append({"role": "user", "content": user_text})
-        try:
-            while turn.steps < self.max_steps:
-                turn.steps += 1
-                if self.window is not None and self.window.over(self.messages):
-                    self.compact()
-                reply = self._generate(turn)
-                turn.text = reply.get("content") or ""
-                if not reply.get("tool_calls"):
-                    turn.status = "done"
-                    break
-                while self._pending:
-                    self._execute(self._pending[0])
-        except KeyboardInterrupt:
-            self._settle()
-            turn.status = "interrupted"
-        self.store.update_session(self.session_id, usage=self.usage)
+        with catching(self.stop):
+            self._append({"role": "user", "content": user_text})
+            try:
+                while turn.steps < self.max_steps:
+                    self.stop.check()
+                    turn.steps += 1
+                    if self.window is not None and self.window.over(self.messages):
+                        self.compact()
+                    reply = self._generate(turn)
+                    turn.text = reply.get("content") or ""
+                    if not reply.get("tool_calls"):
+                        turn.status = "done"
+                        break
+                    while self._pending:
+                        self.stop.check()
+                        self._execute(self._pending[0])
+            except (Interrupted, KeyboardInterrupt):
+                # KeyboardInterrupt still comes from prompt-toolkit (Ctrl-C as a key at an approval prompt) and
+                # from `interrupt.raising()` around blocking reads; both are outside library callbacks.
+                self._settle()
+                turn.status, turn.signum = "interrupted", self.stop.signum or signal.SIGINT
+            self.store.update_session(self.session_id, usage=self.usage)
+        self.stop.clear()  # only now: a signal that came while the turn was starting must still stop it
         return turn
 
     def compact(self) -> None:
@@ -121,7 +138,9 @@ class Agent:
         )  # a model may echo a secret: never on the screen, even split across deltas
         self.io.stream_start()
         try:
-            for event in self.backend.stream(self.messages, self.registry.schemas()):
+            for event in interruptible(
+                self.backend.stream(self.messages, self.registry.schemas()), self.stop
+            ):
                 if isinstance(event, TextDelta):
                     parts.append(event.text)
                     self.io.stream_text(shown.feed(event.text))
@@ -133,7 +152,7 @@ class Agent:
                     self.io.progress(event.done, event.total)
                 elif isinstance(event, Done) and event.finish_reason == "length":
                     self.io.warn("the model hit its output limit; the answer may be cut short")
-        except KeyboardInterrupt:
+        except (Interrupted, KeyboardInterrupt):
             # Keep what the user saw, marked as cut off; tool calls not yet complete are dropped.
             self.io.stream_text(shown.flush())
             self.io.stream_end()

@@ -2,6 +2,10 @@
 
 The rendered system prompt is stored as the session's first message together with the prompt's name and
 version, so a resumed session replays to the model exactly what it ran with.
+
+Opening a session claims it for this process (memory.owner), so that one whose process was killed is shown as
+interrupted, not active. Resuming first answers the tool calls a kill left open, and stores those answers: the
+model then gets a history it accepts, and every later resume sends the same bytes.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from agent.commands.common import open_store
 from agent.context import ContextWindow
 from agent.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TASK_FAILED
 from agent.instructions import load_instructions
-from agent.loop import Agent, TurnResult
+from agent.interrupt import StopFlag, catching
+from agent.loop import INTERRUPTED, Agent, TurnResult
 from agent.ui import IO
 from tools.context import RecordedChange
 from tools.gate import ApprovalRequest
@@ -144,6 +149,13 @@ class Session:
     gate: Any
     backend: Backend
     resumed: bool = False
+    status_before: str = "active"  # as a listing showed it before this process claimed the session
+    outcome: str | None = None  # the stored status of this process's last turn (STATUS)
+
+    def release(self) -> None:
+        """Leave the session: record how its last turn ended (or what it was before) and clear the owner."""
+        status = self.outcome or (self.status_before if self.status_before != "active" else "done")
+        self.store.update_session(self.id, status=status, usage=self.agent.usage)
 
     def set_model(self, model: str) -> None:
         """Switch model (same backend kind) for the following turns; recorded on the session."""
@@ -172,17 +184,27 @@ def open_session(
     *,
     prompt_name: str = "system",
     store: Any = None,
+    stop: StopFlag | None = None,
     **prompt_extra: Any,
 ) -> Session:
-    """Resume ``session_id`` (any unique prefix) with its exact history, or start a new session."""
+    """Resume ``session_id`` (any unique prefix) with its exact history, or start a new session.
+
+    ``stop`` is the flag the turns check for Ctrl-C, SIGTERM and SIGHUP (a new one when not given).
+    """
+    from memory import owner
     from prompts import load_prompt
     from tools import Gate, ToolContext, default_registry
 
     store = store if store is not None else open_store(settings)
+    stop = stop if stop is not None else StopFlag()
     secrets = settings.secrets()
     usage = None
     if session_id is not None:
         session_id = store.resolve_id(session_id)
+        status_before = store.claim(session_id, owner.current())
+        # Stored, not only added to what is sent: `show` and `export` then agree with the model's view, and the
+        # next resume finds nothing left to answer.
+        store.answer_open_calls(session_id, f"Error: {INTERRUPTED} before this tool call completed")
         record = store.get_session(session_id)
         usage = record.usage
         # Resuming continues on the backend and model the session ran with, unless the user asked for others.
@@ -200,6 +222,7 @@ def open_session(
             prompt_name=prompt.name, prompt_version=prompt.version, system_prompt=text,
             git_head=git_head(settings.workspace_root),
         )  # fmt: skip
+        status_before = store.claim(session_id, owner.current())
         resumed = False
     backend = make_backend(settings)
     # Tools work from the project root, the directory the session is filed under: file changes are recorded
@@ -211,7 +234,11 @@ def open_session(
         deny_patterns=settings.deny_patterns,
     )
     ctx = ToolContext(
-        settings.workspace_root, gate, ShowingRecorder(store, session_id, io, secrets), secrets=secrets
+        settings.workspace_root,
+        gate,
+        ShowingRecorder(store, session_id, io, secrets),
+        secrets=secrets,
+        stop=stop,
     )
     window = ContextWindow(settings.context_window(), settings.model)
     counts = {k: int((usage or {}).get(k, 0)) for k in ("prompt_tokens", "completion_tokens")}
@@ -226,8 +253,9 @@ def open_session(
         window=window,
         usage=counts,
         secrets=secrets,
+        stop=stop,
     )
-    return Session(settings, store, io, session_id, agent, gate, backend, resumed)
+    return Session(settings, store, io, session_id, agent, gate, backend, resumed, status_before)
 
 
 def redacting_approver(
@@ -266,28 +294,38 @@ def finish(session: Session, result: TurnResult, started: float) -> dict[str, An
 
 
 def exit_code(session: Session, result: TurnResult) -> int:
-    """0 answered, 1 step limit (said so in one line), 130 interrupted."""
+    """0 answered, 1 step limit (said so in one line), 128 + the signal when stopped by one (130 for Ctrl-C)."""
     if result.status == "max_steps":
         session.io.error(
             f"stopped after {result.steps} steps without an answer (raise --max-steps to allow more)"
         )
         return EXIT_TASK_FAILED
-    return EXIT_INTERRUPTED if result.status == "interrupted" else EXIT_OK
+    if result.status == "interrupted":
+        return signal_exit_code(result.signum)
+    return EXIT_OK
+
+
+def signal_exit_code(signum: int | None) -> int:
+    """The shell's convention: 128 + the signal number (SIGINT 130, SIGHUP 129, SIGTERM 143)."""
+    return 128 + signum if signum else EXIT_INTERRUPTED
 
 
 def run_task(settings: Any, task: str) -> int:
     """``agent run TASK``: one turn of the loop on a new session, without the REPL."""
     started = time.monotonic()
     io = IO.for_settings(settings)
-    session = open_session(settings, io)
-    io.info(f"session {session.id[:8]} · {settings.backend} · {settings.model}")
-    try:
-        result = session.agent.run(task)
-    except BaseException:
-        # A backend error (or anything else) ends the task: the session must not stay "active" forever.
-        session.store.update_session(session.id, status="error", usage=session.agent.usage)
-        raise
-    summary = finish(session, result, started)
+    # From before the session exists: a signal while it is being opened stops the turn at its first safe point
+    # instead of raising inside the store's code.
+    with catching(StopFlag()) as stop:
+        session = open_session(settings, io, stop=stop)
+        io.info(f"session {session.id[:8]} · {settings.backend} · {settings.model}")
+        try:
+            result = session.agent.run(task)
+        except BaseException:
+            # A backend error (or anything else) ends the task: the session must not stay "active" forever.
+            session.store.update_session(session.id, status="error", usage=session.agent.usage)
+            raise
+        summary = finish(session, result, started)
     if settings.json_output:
         print(json.dumps(summary, indent=2))
     return exit_code(session, result)

@@ -201,16 +201,20 @@ class IO:
 
     def ask(self, question: str) -> str | None:
         """One line of input outside the REPL prompt; None at end of input."""
-        if self.pretty:
-            from prompt_toolkit import prompt
+        from agent.interrupt import raising
 
-            try:
-                return prompt(question)
-            except EOFError:
-                return None
-        self.out.write(question)
-        self.out.flush()
-        line = self.inp.readline()
+        # During a turn a stop signal only sets a flag; a read of the user's answer must end on it all the same.
+        with raising():
+            if self.pretty:
+                from prompt_toolkit import prompt
+
+                try:
+                    return prompt(question)
+                except EOFError:
+                    return None
+            self.out.write(question)
+            self.out.flush()
+            line = self.inp.readline()
         return line.rstrip("\n") if line else None
 
     # -- the REPL prompt ---------------------------------------------------------------------------------------
@@ -381,8 +385,20 @@ class Repl:
         self._last_interrupt = 0.0
 
     def loop(self) -> int:
-        """Run until /exit, end of input or a double Ctrl-C; return the exit code."""
+        """Run until /exit, end of input, a double Ctrl-C or SIGTERM/SIGHUP in a turn; return the exit code.
+
+        The session is released on the way out, however the loop ends, so it is not left ``active``.
+        """
+        try:
+            return self._loop()
+        finally:
+            self.session.release()
+
+    def _loop(self) -> int:
+        import signal
+
         from agent.errors import EXIT_INTERRUPTED, BackendError
+        from agent.session import STATUS, signal_exit_code
 
         self._banner()
         while True:
@@ -407,6 +423,9 @@ class Repl:
             except BackendError as exc:  # the REPL survives an unreachable model; the user may retry
                 self.io.error(str(exc))
                 continue
+            self.session.outcome = STATUS[result.status]
+            if result.status == "interrupted" and result.signum not in (None, signal.SIGINT):
+                return signal_exit_code(result.signum)  # SIGTERM, SIGHUP: asked to leave, not to stop a step
             if result.status == "interrupted" and self._interrupted_twice():
                 return EXIT_INTERRUPTED
             if result.status == "max_steps":
@@ -464,13 +483,18 @@ class Repl:
 
         if not arg:
             raise UsageError("usage: /resume ID")
-        self.session = open_session(self.session.settings, self.io, arg, store=self.store)
-        self._banner()
+        self._switch(open_session(self.session.settings, self.io, arg, store=self.store))
 
     def _cmd_new(self, arg: str) -> None:
         from agent.session import open_session
 
-        self.session = open_session(self.session.settings, self.io, store=self.store)
+        self._switch(open_session(self.session.settings, self.io, store=self.store))
+
+    def _switch(self, session: Any) -> None:
+        """Continue in ``session``; the one left is released (opened first, so a refusal leaves it held)."""
+        if session.id != self.session.id:
+            self.session.release()
+        self.session = session
         self._banner()
 
     def _cmd_diff(self, arg: str) -> None:

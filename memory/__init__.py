@@ -14,6 +14,7 @@ from .errors import (
     BlobNotFound,
     DatabaseUnavailable,
     SchemaTooNew,
+    SessionInUse,
     SessionNotFound,
     StoreError,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "Message",
     "SchemaTooNew",
     "SessionData",
+    "SessionInUse",
     "SessionNotFound",
     "SessionRecord",
     "SessionSummary",

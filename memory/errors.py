@@ -28,3 +28,7 @@ class DatabaseUnavailable(StoreError):
 
 class BlobNotFound(StoreError):
     """No stored file snapshot has the given hash."""
+
+
+class SessionInUse(StoreError):
+    """Another running kiri process has the session open."""

@@ -143,11 +143,18 @@ def _file_change_modes(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE file_changes ADD COLUMN {side}_mode INTEGER"))
 
 
+def _session_owner(conn: Connection) -> None:
+    """sessions.owner: the process that has an active session open, so a killed one is not shown as active."""
+    column_type = JSON().compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE sessions ADD COLUMN owner {column_type}"))
+
+
 STEPS: tuple[Step, ...] = (
     ("0001_core_tables", _core_tables),
     ("0002_indexes", _indexes),
     ("0003_session_compaction", _session_compaction),
     ("0004_file_change_modes", _file_change_modes),
+    ("0005_session_owner", _session_owner),
 )
 
 

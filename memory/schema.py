@@ -53,6 +53,8 @@ sessions = Table(
     Column("message_count", Integer, nullable=False),
     # What the model is sent after compaction: {"summary": text, "dropped": stored messages it replaces}.
     Column("compaction", JSON(none_as_null=True)),
+    # While a process works on the session: {"pid", "host", "boot", "start"} (memory.owner); NULL otherwise.
+    Column("owner", JSON(none_as_null=True)),
     Index("ix_sessions_created", "created_at", "id"),
     Index("ix_sessions_project_created", "project_dir", "created_at", "id"),
     Index("ix_sessions_parent", "parent_id"),

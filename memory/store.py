@@ -27,8 +27,10 @@ from sqlalchemy import (
 
 from . import export as _export
 from .engine import DEFAULT_BUSY_TIMEOUT_S, open_engine, transaction
-from .errors import AmbiguousSession, BlobNotFound, SessionNotFound, StoreError
+from .errors import AmbiguousSession, BlobNotFound, SessionInUse, SessionNotFound, StoreError
 from .migrations import migrate
+from .opencalls import answer_open_calls
+from .owner import Owner, effective_status, is_gone
 from .records import (
     FileChange,
     Message,
@@ -62,6 +64,7 @@ _LIST_COLUMNS = (
     sessions.c.message_count,
     sessions.c.title,
     sessions.c.status,
+    cast(sessions.c.owner, Text).label("owner"),
     select(func.max(_other.c.id)).where(_other.c.id < sessions.c.id).scalar_subquery().label("prev_id"),
     select(func.min(_other.c.id)).where(_other.c.id > sessions.c.id).scalar_subquery().label("next_id"),
 )
@@ -393,8 +396,13 @@ class Store:
         model: str | None = None,
         compaction: dict[str, Any] | None = None,
     ) -> None:
-        """Set the given fields (``usage`` replaces the stored totals); None leaves a field as it is."""
+        """Set the given fields (``usage`` replaces the stored totals); None leaves a field as it is.
+
+        A status other than ``active`` also releases the session: its owner is cleared.
+        """
         values: dict[str, Any] = {"updated_at": time.time()}
+        if status is not None and status != "active":
+            values["owner"] = None
         fields = (
             ("status", status),
             ("title", title),
@@ -408,6 +416,51 @@ class Store:
         with self._write() as conn:
             if conn.execute(update(sessions).where(sessions.c.id == session_id).values(values)).rowcount == 0:
                 raise SessionNotFound(f"no session with id {session_id!r} in {self.where}")
+
+    def claim(self, session_id: str, owner: Owner) -> str:
+        """Mark the session ``active`` and opened by ``owner`` (see memory.owner); return its status before, as
+        a listing showed it (``interrupted`` when its last owner died).
+
+        Raises ``SessionInUse`` while another process of this host that still runs has it open: two writers
+        would interleave their turns in one history.
+        """
+        with self._write() as conn:
+            row = conn.execute(
+                select(sessions.c.status, cast(sessions.c.owner, Text)).where(sessions.c.id == session_id)
+            ).one_or_none()
+            if row is None:
+                raise SessionNotFound(f"no session with id {session_id!r} in {self.where}")
+            status, held = row[0], row[1] and _loads(row[1])
+            if (
+                status == "active"
+                and held
+                and held != owner
+                and held.get("host") == owner.get("host")
+                and not is_gone(held)
+            ):
+                raise SessionInUse(
+                    f"session {session_id[:8]} is open in another kiri process (pid {held.get('pid')}); "
+                    "leave it there first"
+                )
+            conn.execute(
+                update(sessions)
+                .where(sessions.c.id == session_id)
+                .values(status="active", owner=owner, updated_at=time.time())
+            )
+        return effective_status(status, held)
+
+    def answer_open_calls(self, session_id: str, content: str) -> int:
+        """Store a tool message with ``content`` for every tool call that has no result (a kill mid-call), right
+        after the results its assistant message does have; return how many were added.
+
+        Later messages move up to make room, and a compaction that covers the assistant message covers its new
+        results too, so the history is valid for the model and the same on every load.
+        """
+        with self._write() as conn:
+            added = answer_open_calls(conn, session_id, content, now=time.time())
+            if not added:
+                self._require(conn, session_id)
+        return added
 
     def fork(self, session_id: str) -> str:
         """Copy a session and its messages into a new session whose ``parent_id`` is the original.
@@ -529,9 +582,9 @@ class Store:
                 pversion,
                 count,
                 title,
-                status,
+                effective_status(status, owner and _loads(owner)),
             )  # fmt: skip
-            for sid, created, updated, project, model, backend, pname, pversion, count, title, status, prev, nxt in rows  # fmt: skip
+            for sid, created, updated, project, model, backend, pname, pversion, count, title, status, owner, prev, nxt in rows  # fmt: skip
         ]
 
     def get_session(self, session_id: str) -> SessionRecord:
@@ -627,6 +680,8 @@ class Store:
         if row is None:
             raise SessionNotFound(f"no session with id {session_id!r} in {self.where}")
         fields = row._asdict()
+        # The owner is bookkeeping for the status, not part of the record: exports must not carry host names.
+        fields["status"] = effective_status(fields["status"], fields.pop("owner"))
         fields["created_at"] = from_epoch(fields["created_at"])
         fields["updated_at"] = from_epoch(fields["updated_at"])
         return SessionRecord(**fields)

@@ -44,6 +44,14 @@ class BatchRecorder(ChangeRecorder, Protocol):
         ...
 
 
+class StopRequest(Protocol):
+    """Set when the user (or a SIGTERM) asked the running turn to stop; long-running tools poll it."""
+
+    def is_set(self) -> bool:
+        """True once a stop was asked for."""
+        ...
+
+
 def content_hash(data: bytes) -> str:
     """The hash kept to notice that a file changed since the model last saw it."""
     return hashlib.sha256(data).hexdigest()
@@ -53,6 +61,7 @@ def content_hash(data: bytes) -> str:
 class ToolContext:
     """What a tool may use: the workspace, the gate (its only way to the file system) and the recorder.
 
+    `stop`, when given, is polled by tools that wait (a shell command is killed once it is set).
     `secrets` says what the processes a tool starts must not inherit (and what the loop redacts).
     `seen` maps a workspace-relative path to the hash of the content the model last read or wrote, so that
     `write_file` can refuse to overwrite a file the model has not read (or that changed since).
@@ -62,6 +71,7 @@ class ToolContext:
     gate: Gate
     recorder: ChangeRecorder | None = None
     seen: dict[str, str] = field(default_factory=dict)
+    stop: StopRequest | None = None
     secrets: Secrets = field(default_factory=Secrets)
 
     def __post_init__(self) -> None:

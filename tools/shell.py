@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.capture import HeadTail, close, pump
-from tools.context import ToolContext
+from tools.context import StopRequest, ToolContext
 from tools.errors import ToolError
 from tools.limits import STREAM_BYTES
 from tools.secrets import Secrets
@@ -30,6 +30,7 @@ class ShellRun:
     stderr: str
     timed_out: bool
     duration_s: float
+    interrupted: bool = False  # killed because the turn was asked to stop
 
 
 def run_shell(ctx: ToolContext, command: str, timeout: int = DEFAULT_TIMEOUT_S) -> str:
@@ -46,8 +47,10 @@ def run_shell(ctx: ToolContext, command: str, timeout: int = DEFAULT_TIMEOUT_S) 
     if not 1 <= timeout <= MAX_TIMEOUT_S:
         raise ToolError(f"timeout must be between 1 and {MAX_TIMEOUT_S} seconds")
     ctx.gate.approve_shell(command)
-    run = run_command(command, ctx.gate.workspace, timeout, secrets=ctx.secrets)
-    if run.timed_out:
+    run = run_command(command, ctx.gate.workspace, timeout, secrets=ctx.secrets, stop=ctx.stop)
+    if run.interrupted:
+        head = "interrupted; the command and its child processes were killed"
+    elif run.timed_out:
         head = f"timed out after {timeout}s; the command and its child processes were killed"
     else:
         head = f"exit code: {run.exit_code}"
@@ -67,10 +70,13 @@ def run_command(
     stream_bytes: int = STREAM_BYTES,
     *,
     secrets: Secrets | None = None,
+    stop: StopRequest | None = None,
 ) -> ShellRun:
     """Run `command` in its own session (so the whole group can be killed), in our environment minus
     `secrets`. Its output is read through pipes as it comes and only the head and tail of each stream are
-    kept, so a chatty command (`yes`) neither fills memory or the disk nor blocks on a full pipe."""
+    kept, so a chatty command (`yes`) neither fills memory or the disk nor blocks on a full pipe. Once `stop`
+    is set the group is killed and the run comes back `interrupted` (a stop arrives as a flag, not as an
+    exception: see agent.interrupt)."""
     shell = shutil.which("bash") or "/bin/sh"
     secrets = secrets or Secrets()
     env = secrets.child_env(extra={"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"})
@@ -88,13 +94,15 @@ def run_command(
     out, err = HeadTail(stream_bytes), HeadTail(stream_bytes)
     streams = [(proc.stdout, out), (proc.stderr, err)]
     try:
-        timed_out = pump(proc, streams, start + timeout)
-        if not timed_out:
+        stopped = pump(proc, streams, start + timeout, stop.is_set if stop is not None else None)
+        interrupted = stopped and stop is not None and stop.is_set()
+        timed_out = stopped and not interrupted
+        if not stopped:
             try:  # the streams closed; a command that closed them itself (`exec >&-`) may still be running
                 code = proc.wait(max(0.0, start + timeout - time.monotonic()))
             except subprocess.TimeoutExpired:
                 timed_out = True
-        if timed_out:
+        if timed_out or interrupted:
             code = _kill_group(proc)
             pump(proc, streams, time.monotonic() + KILL_GRACE_S)  # what it printed before it was killed
     except BaseException:  # Ctrl-C in the agent: do not leave the command running, then go on stopping
@@ -102,7 +110,7 @@ def run_command(
         raise
     finally:
         close(streams)
-    return ShellRun(code, out.text(), err.text(), timed_out, time.monotonic() - start)
+    return ShellRun(code, out.text(), err.text(), timed_out, time.monotonic() - start, interrupted)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> int:

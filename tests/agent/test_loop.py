@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from agent.ui import IO
 from memory import Store
 from tests.fakes.openai_server import FakeOpenAI, call, text_reply, tool_reply
 from tests.fakes.workspace import BUGGY, git_repo, make_settings
+from tests.procs import dies
 
 
 @pytest.fixture
@@ -112,22 +114,62 @@ def test_step_limit_stops_the_turn(server, repo):
     assert session.store.messages_for_model(session.id)[-1]["role"] == "tool"  # every call answered
 
 
+class InterruptingIO(IO):
+    """Plain IO that sends this process SIGINT when the `at`-th piece of the answer is shown: the interrupt
+    arrives at a known point of the stream, through the real handler, however loaded the machine is."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__(pretty=False, color=False, out=stdio.StringIO(), inp=stdio.StringIO(""))
+        self.at, self.shown = at, 0
+
+    def stream_text(self, text: str) -> None:
+        super().stream_text(text)
+        self.shown += 1
+        if self.shown == self.at:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
 def test_ctrl_c_during_generation_keeps_history_valid(server, repo):
     server.add(text_reply("word " * 400, split=5, delay=0.01), text_reply("Back again."))
-    io, _ = plain_io()
+    io = InterruptingIO(at=10)
     session = open_session(settings_for(repo, server), io)
-    timer = threading.Timer(0.4, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        result = session.agent.run("write a long essay")
-    finally:
-        timer.cancel()
-    assert result.status == "interrupted"
+    result = session.agent.run("write a long essay")
+    assert (result.status, result.signum) == ("interrupted", signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the turn's handler is gone again
     stored = session.store.messages_for_model(session.id)
     assert stored[-1]["role"] == "assistant" and stored[-1]["content"].endswith("[interrupted by the user]")
-    assert 0 < stored[-1]["content"].count("word") < 400
+    assert stored[-1]["content"].count("word") == 10  # nothing shown after the Ctrl-C, nothing shown lost
     assert session.agent.run("shorter please").text == "Back again."
     assert server.requests[1]["messages"] == stored + [{"role": "user", "content": "shorter please"}]
+
+
+def test_ctrl_c_while_a_shell_command_runs_kills_it_and_records_the_run(server, repo):
+    pid_file = repo / "cmd.pid"
+    command = f"sleep 300 & echo $$ $! > {pid_file}.tmp && mv {pid_file}.tmp {pid_file}; wait"
+    server.add(tool_reply(call("run_shell", {"command": command}, "s1"), call("list_dir", {}, "s2")))
+    io, _ = plain_io()
+    session = open_session(settings_for(repo, server, approval="full-auto"), io)
+    started = threading.Thread(target=_interrupt_when_written, args=(pid_file,), daemon=True)
+    started.start()
+    result = session.agent.run("run it")
+    started.join(30)
+    assert (result.status, result.signum) == ("interrupted", signal.SIGINT)
+    for pid in map(int, pid_file.read_text().split()):
+        assert dies(pid), f"process {pid} of the interrupted command survived"
+    [run] = session.store.load(session.id).tool_runs
+    assert run.name == "run_shell" and run.result.startswith(
+        "interrupted; the command and its child processes"
+    )
+    answers = {m["tool_call_id"]: m["content"] for m in session.store.messages_for_model(session.id)[-2:]}
+    assert answers["s1"].startswith("interrupted;") and "[interrupted by the user]" in answers["s2"]
+
+
+def _interrupt_when_written(path: Path) -> None:
+    # The signal goes to the process, and Python runs its handler in the main thread, inside the turn.
+    deadline = time.monotonic() + 30
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 def test_resume_sends_exactly_the_prior_messages(server, repo):

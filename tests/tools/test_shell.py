@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -80,3 +81,22 @@ def test_a_background_writer_does_not_hold_the_command_open(workspace: Path) -> 
 def test_a_command_that_closes_its_output_still_times_out(workspace: Path) -> None:
     run = run_command("exec >&- 2>&-; sleep 30", workspace, 1)
     assert run.timed_out and run.duration_s < 10
+
+
+def test_a_stop_request_kills_the_running_group_and_says_so(workspace: Path) -> None:
+    pid_file = workspace / "pids"
+    stop = threading.Event()
+
+    def stop_once_started() -> None:  # synchronised on the file the command writes, not on a sleep
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stop.set()
+
+    threading.Thread(target=stop_once_started, daemon=True).start()
+    command = f"sleep 300 & echo $$ $! > {pid_file}.tmp && mv {pid_file}.tmp {pid_file}; wait"
+    run = run_command(command, workspace, timeout=120, stop=stop)
+    assert run.interrupted and not run.timed_out
+    assert run.duration_s < 60
+    for pid in map(int, pid_file.read_text().split()):
+        assert dies(pid), f"process {pid} survived the stop request"
