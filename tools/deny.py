@@ -210,9 +210,9 @@ def _disk_path(path: str | None) -> int:
 def _raw_disk(analysis: Analysis, home: str | None) -> int:
     result = max((_disk_path(path) for path, _ in analysis.writes), default=NO)
     for inv in analysis.invocations:
-        if inv.name in ("tee", "cp", "mv", "install"):
+        if inv.name in ("tee", "cp", "mv", "install", "shred", "blkdiscard"):
             s = shape(inv.args, {})
-            targets = s.positionals if inv.name == "tee" else s.positionals[-1:]
+            targets = s.positionals[-1:] if inv.name in ("cp", "mv", "install") else s.positionals
             result = max([result, *(_disk_path(resolve(a.value, inv.cwd)) for a in targets)])
     return result
 

@@ -40,6 +40,7 @@ _CLOSING_KEYWORDS = frozenset({"fi", "done", "esac", "}"})
 _BRACKET = re.compile(
     r"\[[^\s;&|()<>\]]+\]"
 )  # `[` is a glob only with its `]`: `[ -f x ]` is the test command
+_MAX_NESTING = 100  # groups inside groups; a bound on hostile input, far above real commands
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
 _ANSI_C = {
@@ -414,6 +415,7 @@ class _Parser:
         self.toks = toks
         self.heredocs = heredocs
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -464,6 +466,15 @@ class _Parser:
         return Pipeline(stages)
 
     def command(self) -> Command:
+        self.depth += 1
+        try:
+            if self.depth > _MAX_NESTING:
+                raise ShellSyntaxError("groups nested too deeply")
+            return self._command()
+        finally:
+            self.depth -= 1
+
+    def _command(self) -> Command:
         tok = self.peek()
         while tok is not None and tok.kind == "word" and tok.text in _SKIPPED_KEYWORDS:
             self.i += 1

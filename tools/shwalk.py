@@ -87,6 +87,14 @@ class _State:
     def copy(self) -> _State:
         return _State(self.cwd, dict(self.env), self.written)
 
+    def taint(self, other: _State) -> None:
+        """Forget what `other` (a function body, a last pipeline stage) may have changed when it ran here."""
+        if other.cwd != self.cwd:
+            self.cwd = None
+        for name in other.env.keys() | self.env.keys():
+            if other.env.get(name) != self.env.get(name):
+                self.env[name] = None
+
 
 @dataclass(frozen=True)
 class _Feed:
@@ -140,7 +148,13 @@ _WRAPPERS: dict[str, _Wrapper] = {
     "fakeroot": _Wrapper("lisb", frozenset({"--lib", "--faked"})),
     "chroot": _Wrapper("", frozenset({"--userspec", "--groups"}), positionals=1),
     "taskset": _Wrapper("", positionals=1),
+    "coproc": _Wrapper(),
 }
+# commands that set variables in this shell; `for` and `select` appear here as the parser keeps them as words
+_SETS_VARIABLES = frozenset(
+    {"export", "declare", "typeset", "local", "readonly", "read", "mapfile", "readarray", "unset", "for"}
+    | {"select", "getopts", "printf", "let"}
+)
 _GIT_VALUED = frozenset(
     {"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--super-prefix", "--config-env"}
 )
@@ -196,6 +210,8 @@ class _Walker:
             own = state if len(pipeline.stages) == 1 else state.copy()
             before = len(self.out.invocations)
             self.command(command, own, feed, depth)
+            if own is not state and command is pipeline.stages[-1]:
+                state.taint(own)  # with `shopt -s lastpipe` the last stage runs in this shell
             stages.append(self.out.invocations[before:])
             feed = self._output_of(command, own)
         self.out.pipelines.append(stages)
@@ -215,9 +231,17 @@ class _Walker:
             self.redirects(command.redirects, state)
             self.script(command.body, state.copy() if command.subshell else state, depth)
         elif isinstance(command, FuncDef):
-            before = len(self.out.invocations)
-            self.command(command.body, state.copy(), _NO_FEED, depth)
-            if any(inv.name == command.name for inv in self.out.invocations[before:]):
+            # the body is checked as if it ran here; whatever it changes is unknown after a call
+            before, pipelines = len(self.out.invocations), len(self.out.pipelines)
+            body = state.copy()
+            self.command(command.body, body, _NO_FEED, depth)
+            state.taint(body)
+            calls = [inv for inv in self.out.invocations[before:] if inv.name == command.name]
+            piped = any(
+                len(p) > 1 and any(inv.name == command.name for stage in p for inv in stage)
+                for p in self.out.pipelines[pipelines:]
+            )
+            if len(calls) > 1 or piped:  # calls itself more than once: the count of processes doubles
                 self.out.recursive_functions.append(command.name)
 
     def arg(self, word: Word, state: _State) -> Arg:
@@ -230,7 +254,7 @@ class _Walker:
             value = None
             if part.kind == "tilde" and part.text == "":
                 value = state.env.get("HOME")
-            elif part.kind == "var":
+            elif part.kind == "var" and "IFS" not in state.env:  # a changed IFS splits values anywhere
                 value = state.env.get(part.text)
                 if value is not None and re.search(r"[\s*?\[]", value):
                     value = None  # split into several words, or globbed, when it expands
@@ -306,10 +330,13 @@ class _Walker:
         if name in SHELLS:
             self._shell(args, state, feed, depth)
         elif name == "eval":
-            self._code_of(args, state, depth, "eval")
+            self._code_of(args, state, depth, "eval", shared=True)
         elif name in ("source", "."):
             if args:
+                # what the file itself runs is out of reach, as for any script; only its origin is checked
                 self._script_file(args[0], state, "source")
+        elif name in _SETS_VARIABLES:
+            self._variables(name, args, state)
         elif name in ("cd", "pushd", "popd"):
             self._cd(name, args, state)
         elif name == "xargs":
@@ -342,11 +369,25 @@ class _Walker:
     def _unknown_wrapper(self, name: str) -> None:
         self.out.unknown.append(f"the command {name} runs is only known when it runs")
 
-    def _code_of(self, args: list[Arg], state: _State, depth: int, what: str) -> None:
+    def _code_of(self, args: list[Arg], state: _State, depth: int, what: str, shared: bool = False) -> None:
+        # `eval` runs in this shell (its `cd` stays); `sh -c` and the like run in a child
         if any(a.value is None for a in args):
             self.out.unknown.append(f"the code given to {what} is only known when it runs")
         else:
-            self.code(" ".join(a.text for a in args), state.copy(), depth + 1)
+            self.code(" ".join(a.text for a in args), state if shared else state.copy(), depth + 1)
+
+    def _variables(self, name: str, args: list[Arg], state: _State) -> None:
+        # `export X=v` sets X; `read X`, `for X in ...`, `unset X` leave it unknown
+        for a in args:
+            if a.value is None:
+                continue
+            m = _ASSIGN.match(a.value)
+            if m and name in ("export", "declare", "typeset", "local", "readonly"):
+                state.env[m.group(1)] = m.group(3)
+            elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", a.value):
+                state.env[a.value] = None
+            if name in ("for", "select"):
+                break
 
     def _script_file(self, script: Arg, state: _State, what: str) -> None:
         path = resolve(script.value, state.cwd)
