@@ -254,6 +254,8 @@ class _Walker:
             value = None
             if part.kind == "tilde" and part.text == "":
                 value = state.env.get("HOME")
+            elif part.kind == "sub" and part.text.strip() == "pwd":
+                value = state.cwd  # `"$(pwd)/build"` is as literal as `"$PWD/build"`
             elif part.kind == "var" and "IFS" not in state.env:  # a changed IFS splits values anywhere
                 value = state.env.get(part.text)
                 if value is not None and re.search(r"[\s*?\[]", value):
@@ -515,12 +517,32 @@ class _Walker:
             else:
                 i += 1
         rest = argv[i:]
+        if rest and rest[0].value == "config":
+            self._git_alias_definition(rest[1:], state, depth)
         if rest and rest[0].value in aliases:
             alias = aliases[rest[0].value or ""]
             if alias.startswith("!"):
                 self.code(alias[1:], state.copy(), depth + 1)
             rest = [Arg(w.raw, w.raw) for w in words(alias.lstrip("!"))] + rest[1:]
         return [argv[0], *rest]
+
+    def _git_alias_definition(self, args: list[Arg], state: _State, depth: int) -> None:
+        # `git config alias.p 'push --force'` makes a later `git p` a forced push: check it where it is written
+        for i, a in enumerate(args[:-1]):
+            if a.value is not None and a.value.startswith("alias."):
+                body = args[i + 1]
+                if body.value is None:
+                    self.out.unknown.append("a git alias is defined as something only known when it runs")
+                elif body.value.startswith("!"):
+                    self.code(body.value[1:], state.copy(), depth + 1)
+                else:
+                    self.invoke(
+                        [Arg("git", "git"), *(Arg(w.raw, w.raw) for w in words(body.value))],
+                        state,
+                        _NO_FEED,
+                        depth + 1,
+                    )
+                return
 
     def _xargs(self, args: list[Arg], state: _State, depth: int) -> None:
         i, replace = 0, None

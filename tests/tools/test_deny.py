@@ -108,6 +108,8 @@ DENIED = [
     "git --work-tree . push origin +HEAD:main",
     "git push --forc",
     "git -c alias.p='push -f' p",
+    "git config alias.p 'push --force'",
+    "git config --global alias.wipe '!rm -rf ~'",
     "/usr/bin/git push -f",
     "sudo git push -f",
     "git push origin $BRANCH",
@@ -161,6 +163,9 @@ ALLOWED = [
     "rm -rf build/",
     "rm -rf ./dist /tmp/kiri-test-not-there",
     'rm -f -- "$TMPFILE"',
+    'rm -rf "$(pwd)/build" "$PWD/dist"',
+    "git config user.name kiri",
+    "git config alias.st status",
     "rm -rf node_modules .pytest_cache",
     "chmod +x script.sh",
     "chmod -R u+w build",
@@ -267,3 +272,9 @@ def test_glob_words_in_plain_patterns_are_wildcards(workspace: Path) -> None:
             gate.check_command(command)
     gate.check_command("git pull")
     gate.check_command("ls")
+
+
+@pytest.mark.parametrize("pattern", ["", "   ", "echo 'unbalanced", "curl |", "re:("])
+def test_a_pattern_that_cannot_be_read_is_a_configuration_error(workspace: Path, pattern: str) -> None:
+    with pytest.raises(ValueError, match="deny pattern"):
+        Gate(workspace, deny_patterns=[pattern])
