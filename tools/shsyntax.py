@@ -548,7 +548,10 @@ class _Parser:
                         or (nxt.kind == "word" and nxt.text == "esac")
                     ):
                         break
+                    start = self.i
                     body.items.append(self.pipeline())
+                    if self.i == start:
+                        raise ShellSyntaxError(f"unexpected {nxt.text!r} in case")
                     if self.is_op("&&", "||", "&"):
                         self.i += 1
         return Group(Script([Pipeline([Simple(words)]), *body.items]), False, self.redirects())
