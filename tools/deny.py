@@ -9,6 +9,7 @@ other interpreters (`python -c`) and commands assembled at run time can still do
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,15 +121,25 @@ def shape(args: tuple[Arg, ...] | list[Arg], table: dict[str, str]) -> Shape:
     return Shape(frozenset(flags), tuple(positionals), unknown)
 
 
-def _protected(arg: Arg, cwd: str | None, home: str | None) -> bool | None:
-    """Whether the path is `/`, a top-level directory, home or above it, or a glob over one's entries."""
-    path = resolve(arg.value, cwd)
+def _protected(arg: Arg, inv: Invocation, home: str | None) -> bool | None:
+    """Whether the path is `/`, a top-level directory, home or above it, or a glob over one's entries.
+
+    Symlinks count: one the command itself makes (`ln -s / r`), and any on disk now (`/proc/self/root`).
+    """
+    path = resolve(arg.value, inv.cwd)
     if path is None:
         return None
     if arg.glob:
         parts = path.split("/")
         first = next((i for i, p in enumerate(parts) if re.search(r"[*?\[]", p)), len(parts))
         path = "/".join(parts[:first]) or "/"
+    for link, target in inv.links.items():
+        if path == link or path.startswith(link + "/"):
+            path = resolve(target + path[len(link) :], "/") or path
+    return any(_protected_dir(p, home) for p in {path, os.path.realpath(path)})
+
+
+def _protected_dir(path: str, home: str | None) -> bool:
     if path == "/" or path.count("/") == 1:
         return True
     return home is not None and (path == home or home.startswith(path + "/"))
@@ -150,7 +161,7 @@ def _recursive_delete(inv: Invocation, home: str | None, names: tuple[str, ...],
     targets = (
         s.positionals if "--reference" in {f.partition("=")[0] for f in s.flags} else s.positionals[skip:]
     )
-    found = [_protected(a, inv.cwd, home) for a in targets]
+    found = [_protected(a, inv, home) for a in targets]
     recursive = flag in s.flags or (flag == "-r" and "-R" in s.flags)
     if recursive and True in found:
         return YES

@@ -56,6 +56,7 @@ class Invocation:
     argv: tuple[Arg, ...]
     cwd: str | None
     depth: int  # 0 as written, more for the command a wrapper (`sudo`, `xargs`, ...) runs
+    links: dict[str, str] = field(default_factory=dict, compare=False)  # symlinks this command makes
 
     @property
     def name(self) -> str:
@@ -83,9 +84,10 @@ class _State:
     cwd: str | None
     env: dict[str, str | None]
     written: set[str] = field(default_factory=set)
+    links: dict[str, str] = field(default_factory=dict)
 
     def copy(self) -> _State:
-        return _State(self.cwd, dict(self.env), self.written)
+        return _State(self.cwd, dict(self.env), self.written, self.links)
 
     def taint(self, other: _State) -> None:
         """Forget what `other` (a function body, a last pipeline stage) may have changed when it ran here."""
@@ -327,7 +329,7 @@ class _Walker:
         argv = [Arg(name, head.raw), *argv[1:]]
         if name == "git":
             argv = self._git(argv, state, depth)
-        self.out.invocations.append(Invocation(tuple(argv), state.cwd, depth))
+        self.out.invocations.append(Invocation(tuple(argv), state.cwd, depth, state.links))
         args = argv[1:]
         if name in SHELLS:
             self._shell(args, state, feed, depth)
@@ -337,6 +339,8 @@ class _Walker:
             if args:
                 # what the file itself runs is out of reach, as for any script; only its origin is checked
                 self._script_file(args[0], state, "source")
+        elif name == "ln":
+            self._ln(args, state)
         elif name in _SETS_VARIABLES:
             self._variables(name, args, state)
         elif name in ("cd", "pushd", "popd"):
@@ -525,6 +529,18 @@ class _Walker:
                 self.code(alias[1:], state.copy(), depth + 1)
             rest = [Arg(w.raw, w.raw) for w in words(alias.lstrip("!"))] + rest[1:]
         return [argv[0], *rest]
+
+    def _ln(self, args: list[Arg], state: _State) -> None:
+        # `ln -s / r && rm -rf r/` removes what `/` holds: remember where the new link points
+        options = [a.value for a in args if a.value and a.value.startswith("-")]
+        paths = [a for a in args if not (a.value or "").startswith("-")]
+        symbolic = any(o == "--symbolic" or (not o.startswith("--") and "s" in o) for o in options)
+        if not symbolic or len(paths) != 2:
+            return
+        link = resolve(paths[1].value, state.cwd)
+        if link is not None:
+            target = resolve(paths[0].value, posixpath.dirname(link))
+            state.links[link] = target if target is not None else "/"  # unknown target: assume the worst
 
     def _git_alias_definition(self, args: list[Arg], state: _State, depth: int) -> None:
         # `git config alias.p 'push --force'` makes a later `git p` a forced push: check it where it is written

@@ -48,6 +48,9 @@ DENIED = [
     "cd ~ && rm -rf ./*",
     "cd /tmp && cd .. && rm -rf .",
     "env -C / rm -rf .",
+    "ln -s / r && rm -rf r/",
+    "ln -sf ~ h; rm -rf h/*",
+    "rm -rf /proc/self/root/",
     "true | rm -rf /",
     "echo ok; rm -rf /",
     "echo a#b; rm -rf /",
@@ -278,3 +281,11 @@ def test_glob_words_in_plain_patterns_are_wildcards(workspace: Path) -> None:
 def test_a_pattern_that_cannot_be_read_is_a_configuration_error(workspace: Path, pattern: str) -> None:
     with pytest.raises(ValueError, match="deny pattern"):
         Gate(workspace, deny_patterns=[pattern])
+
+
+def test_a_symlink_in_the_workspace_to_root_is_followed(workspace: Path) -> None:
+    (workspace / "r").symlink_to("/")
+    gate = Gate(workspace)
+    for command in ("rm -rf r/", "cd r && rm -rf ."):
+        with pytest.raises(PermissionDenied, match="deny rule"):
+            gate.check_command(command)
