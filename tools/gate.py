@@ -1,7 +1,7 @@
 """The one permission gate between a tool call and the file system or a subprocess.
 
 It confines paths to the workspace (symlinks resolved), asks for approval according to the mode, and applies
-deny rules to shell commands in every mode. File reads and writes go through `read_bytes` / `write_bytes`,
+deny rules to shell commands in every mode (`tools.deny`: matched on the parsed command, not its raw text). File reads and writes go through `read_bytes` / `write_bytes`,
 which re-check the path right before opening and walk it with `O_NOFOLLOW` one directory at a time, so a
 symlink swapped in after the check cannot redirect the operation outside.
 """

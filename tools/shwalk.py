@@ -26,6 +26,7 @@ from tools.shsyntax import (
     parse,
     words,
 )
+from tools.shwrappers import GIT_VALUED, SETS_VARIABLES, WRAPPERS, XARGS_LONG_VALUED, XARGS_VALUED
 
 SHELLS = frozenset(
     {"sh", "bash", "zsh", "dash", "ksh", "fish", "ash", "mksh", "yash", "rbash", "tcsh", "csh"}
@@ -107,63 +108,6 @@ class _Feed:
 
 
 _NO_FEED = _Feed("none")
-
-
-@dataclass(frozen=True)
-class _Wrapper:
-    valued: str = ""  # short options that take a value
-    long_valued: frozenset[str] = frozenset()
-    positionals: int = 0  # words between the options and the command (timeout's duration)
-    chdir: frozenset[str] = frozenset()  # options that set the command's working directory
-    assigns: bool = False  # NAME=value words may come before the command
-    split: frozenset[str] = frozenset()  # options whose value is split into more words (env -S)
-
-
-_WRAPPERS: dict[str, _Wrapper] = {
-    "sudo": _Wrapper(
-        "CDghpRrTtUu",
-        frozenset({"--chdir", "--group", "--host", "--prompt", "--chroot", "--role", "--type", "--user"})
-        | frozenset({"--other-user", "--close-from", "--command-timeout"}),
-        chdir=frozenset({"-D", "--chdir"}),
-        assigns=True,
-    ),
-    "doas": _Wrapper("aCu"),
-    "env": _Wrapper(
-        "uCS",
-        frozenset({"--unset", "--chdir", "--split-string"}),
-        chdir=frozenset({"-C", "--chdir"}),
-        assigns=True,
-        split=frozenset({"-S", "--split-string"}),
-    ),
-    "command": _Wrapper(),
-    "builtin": _Wrapper(),
-    "exec": _Wrapper("a"),
-    "nice": _Wrapper("n", frozenset({"--adjustment"})),
-    "nohup": _Wrapper(),
-    "timeout": _Wrapper("sk", frozenset({"--signal", "--kill-after"}), positionals=1),
-    "time": _Wrapper("fo", frozenset({"--format", "--output"})),
-    "stdbuf": _Wrapper("ioe", frozenset({"--input", "--output", "--error"})),
-    "ionice": _Wrapper("cnpPu", frozenset({"--class", "--classdata", "--pid", "--pgid", "--uid"})),
-    "setsid": _Wrapper(),
-    "unbuffer": _Wrapper(),
-    "pkexec": _Wrapper("", frozenset({"--user"})),
-    "fakeroot": _Wrapper("lisb", frozenset({"--lib", "--faked"})),
-    "chroot": _Wrapper("", frozenset({"--userspec", "--groups"}), positionals=1),
-    "taskset": _Wrapper("", positionals=1),
-    "coproc": _Wrapper(),
-}
-# commands that set variables in this shell; `for` and `select` appear here as the parser keeps them as words
-_SETS_VARIABLES = frozenset(
-    {"export", "declare", "typeset", "local", "readonly", "read", "mapfile", "readarray", "unset", "for"}
-    | {"select", "getopts", "printf", "let"}
-)
-_GIT_VALUED = frozenset(
-    {"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--super-prefix", "--config-env"}
-)
-_XARGS_VALUED = "adEILnPs"
-_XARGS_LONG_VALUED = frozenset(
-    {"--arg-file", "--delimiter", "--max-args", "--max-procs", "--max-chars", "--process-slot-var"}
-)
 
 
 def resolve(value: str | None, cwd: str | None) -> str | None:
@@ -341,7 +285,7 @@ class _Walker:
                 self._script_file(args[0], state, "source")
         elif name == "ln":
             self._ln(args, state)
-        elif name in _SETS_VARIABLES:
+        elif name in SETS_VARIABLES:
             self._variables(name, args, state)
         elif name in ("cd", "pushd", "popd"):
             self._cd(name, args, state)
@@ -369,7 +313,7 @@ class _Walker:
                     self._code_of(args[i + 1 : i + 2], state, depth, name)
                 elif a.value is not None and a.value.startswith("--command="):
                     self.code(a.value.split("=", 1)[1], state.copy(), depth + 1)
-        elif name in _WRAPPERS:
+        elif name in WRAPPERS:
             self._unwrap(name, argv, state, feed, depth)
 
     def _unknown_wrapper(self, name: str) -> None:
@@ -462,7 +406,7 @@ class _Walker:
         return []
 
     def _unwrap(self, name: str, argv: list[Arg], state: _State, feed: _Feed, depth: int) -> None:
-        spec = _WRAPPERS[name]
+        spec = WRAPPERS[name]
         own = state
         i = 1
         while i < len(argv):
@@ -512,7 +456,7 @@ class _Walker:
             v = argv[i].value
             if v is None or not v.startswith("-"):
                 break
-            if v in _GIT_VALUED:
+            if v in GIT_VALUED:
                 value = argv[i + 1].value if i + 1 < len(argv) else None
                 if v == "-c" and value is not None and value.startswith("alias.") and "=" in value:
                     key, alias = value[6:].split("=", 1)
@@ -575,7 +519,7 @@ class _Walker:
                 replace = v.partition("=")[2] or "{}"
                 i += 1
             elif v.startswith("--"):
-                i += 2 if v in _XARGS_LONG_VALUED else 1
+                i += 2 if v in XARGS_LONG_VALUED else 1
             elif v.startswith("-I"):
                 replace = v[2:] or (args[i + 1].value if i + 1 < len(args) else None) or "{}"
                 i += 1 if v[2:] else 2
@@ -583,7 +527,7 @@ class _Walker:
                 replace = v[2:] or "{}"
                 i += 1
             else:
-                cut = next((j for j, ch in enumerate(v[1:], 1) if ch in _XARGS_VALUED), None)
+                cut = next((j for j, ch in enumerate(v[1:], 1) if ch in XARGS_VALUED), None)
                 i += 2 if cut is not None and cut == len(v) - 1 else 1
         inner = args[i:] or [Arg("echo", "echo")]
         read = "<what xargs reads>"
