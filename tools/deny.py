@@ -145,9 +145,13 @@ def _protected_dir(path: str, home: str | None) -> bool:
     return home is not None and (path == home or home.startswith(path + "/"))
 
 
+def _sure(inv: Invocation, found: int) -> int:
+    return NO if inv.guessed and found == MAYBE else found
+
+
 def _per_invocation(check: Callable[[Invocation, str | None], int]) -> Matcher:
     def match(analysis: Analysis, home: str | None) -> int:
-        return max((check(inv, home) for inv in analysis.invocations), default=NO)
+        return max((_sure(inv, check(inv, home)) for inv in analysis.invocations), default=NO)
 
     return match
 
@@ -277,7 +281,7 @@ def _match_stage(p: _Stage, inv: Invocation) -> int:
 def _pattern_matcher(stages: list[_Stage]) -> Matcher:
     def match(analysis: Analysis, home: str | None) -> int:
         if len(stages) == 1:
-            return max((_match_stage(stages[0], inv) for inv in analysis.invocations), default=NO)
+            return max((_sure(inv, _match_stage(stages[0], inv)) for inv in analysis.invocations), default=NO)
         result = NO
         for pipeline in analysis.pipelines:
             # best[k]: the surest way the first k pattern stages match, in order, among the stages seen so far

@@ -26,7 +26,15 @@ from tools.shsyntax import (
     parse,
     words,
 )
-from tools.shwrappers import GIT_VALUED, SETS_VARIABLES, WRAPPERS, XARGS_LONG_VALUED, XARGS_VALUED
+from tools.shwrappers import (
+    GIT_VALUED,
+    GUESSED,
+    NEVER_RUN,
+    SETS_VARIABLES,
+    WRAPPERS,
+    XARGS_LONG_VALUED,
+    XARGS_VALUED,
+)
 
 SHELLS = frozenset(
     {"sh", "bash", "zsh", "dash", "ksh", "fish", "ash", "mksh", "yash", "rbash", "tcsh", "csh"}
@@ -58,6 +66,7 @@ class Invocation:
     cwd: str | None
     depth: int  # 0 as written, more for the command a wrapper (`sudo`, `xargs`, ...) runs
     links: dict[str, str] = field(default_factory=dict, compare=False)  # symlinks this command makes
+    guessed: bool = False  # found among an unknown wrapper's words: a rule may say YES, never MAYBE
 
     @property
     def name(self) -> str:
@@ -132,6 +141,7 @@ def analyse(command: str, workspace: str, home: str | None) -> Analysis:
 class _Walker:
     def __init__(self) -> None:
         self.out = Analysis()
+        self.guessing = 0  # inside a `_guess`: what is found there counts only when it surely matches
 
     def code(self, text: str, state: _State, depth: int) -> None:
         if depth > _MAX_DEPTH:
@@ -166,7 +176,10 @@ class _Walker:
         # `echo 'rm -rf /' | sh` is literal code; anything else piped into a shell is not known
         if isinstance(command, Simple) and command.words:
             argv = [self.arg(w, state) for w in command.words]
-            if argv[0].value in ("echo", "printf") and all(a.value is not None for a in argv):
+            literal = all(a.value is not None and "\\" not in a.value for a in argv)  # `echo -e 'r\x6d'`
+            if literal and (
+                argv[0].value == "echo" or (argv[0].value == "printf" and "%" not in argv[1].text)
+            ):
                 return _Feed("text", " ".join(a.text for a in argv[1:] if a.value not in ("-n", "-e")) + "\n")
         return _Feed("unknown")
 
@@ -267,13 +280,14 @@ class _Walker:
             return
         head = argv[0]
         if head.value is None or head.glob or not head.value:
-            self.out.unknown.append(f"the command name {head.raw} is only known when it runs")
+            if not self.guessing:
+                self.out.unknown.append(f"the command name {head.raw} is only known when it runs")
             return
         name = head.value.rstrip("/").rsplit("/", 1)[-1] or head.value
         argv = [Arg(name, head.raw), *argv[1:]]
         if name == "git":
             argv = self._git(argv, state, depth)
-        self.out.invocations.append(Invocation(tuple(argv), state.cwd, depth, state.links))
+        self.out.invocations.append(Invocation(tuple(argv), state.cwd, depth, state.links, self.guessing > 0))
         args = argv[1:]
         if name in SHELLS:
             self._shell(args, state, feed, depth)
@@ -307,17 +321,40 @@ class _Walker:
                 self._unknown_wrapper(name)
             else:
                 self._code_of(rest, state, depth, "watch")
-        elif name in ("su", "runuser"):
+        elif name == "parallel":  # like xargs: its inputs become arguments
+            rest = self._skip_options(args, "jaS", frozenset())
+            if rest is None:
+                self._unknown_wrapper(name)
+            else:
+                rest = rest[: next((i for i, a in enumerate(rest) if a.value in (":::", "::::")), len(rest))]
+                self.invoke([*rest, Arg(None, "<what parallel reads>")], state, _NO_FEED, depth + 1)
+        elif name in ("su", "runuser", "script"):
             for i, a in enumerate(args):
-                if a.value in ("-c", "--command") and i + 1 < len(args):
+                if re.fullmatch(r"-[A-Za-z]*c|--command", a.value or "") and i + 1 < len(args):
                     self._code_of(args[i + 1 : i + 2], state, depth, name)
                 elif a.value is not None and a.value.startswith("--command="):
                     self.code(a.value.split("=", 1)[1], state.copy(), depth + 1)
         elif name in WRAPPERS:
             self._unwrap(name, argv, state, feed, depth)
+        elif name not in NEVER_RUN and not self.guessing:
+            self._guess(args, state, depth)
+
+    def _guess(self, args: list[Arg], state: _State, depth: int) -> None:
+        # A wrapper kiri does not know (`strace -f rm -rf /`): a rule's command among its words is checked as if
+        # it ran from there. Only sure matches count, so an odd argument list cannot make a command refused.
+        start = next(
+            (i for i, a in enumerate(args) if a.value in GUESSED or (a.value or "").startswith("mkfs.")), None
+        )
+        if start is not None:
+            self.guessing += 1
+            try:
+                self.invoke(args[start:], state.copy(), _NO_FEED, depth + 1)
+            finally:
+                self.guessing -= 1
 
     def _unknown_wrapper(self, name: str) -> None:
-        self.out.unknown.append(f"the command {name} runs is only known when it runs")
+        if not self.guessing:
+            self.out.unknown.append(f"the command {name} runs is only known when it runs")
 
     def _code_of(self, args: list[Arg], state: _State, depth: int, what: str, shared: bool = False) -> None:
         # `eval` runs in this shell (its `cd` stays); `sh -c` and the like run in a child

@@ -63,3 +63,15 @@ XARGS_VALUED = "adEILnPs"
 XARGS_LONG_VALUED = frozenset(
     {"--arg-file", "--delimiter", "--max-args", "--max-procs", "--max-chars", "--process-slot-var"}
 )
+
+# The commands of the built-in rules, looked for among the words of a command kiri does not know.
+GUESSED = frozenset(
+    {"rm", "git", "dd", "chmod", "chown", "chgrp", "mkfs", "mke2fs", "mkswap", "wipefs", "shred"}
+)
+# Commands whose words are data, never a command they run.
+NEVER_RUN = frozenset(
+    {"echo", "printf", "grep", "egrep", "fgrep", "rg", "man", "which", "type", "whatis", "apropos", "help"}
+    | {"cat", "less", "head", "tail", "wc", "sort", "uniq", "sed", "awk", "tr", "cut", "test", "[", "[["}
+    | {"pip", "pip3", "npm", "apt", "apt-get", "brew", "dnf", "yum", "conda", "uv", "poetry", "cargo", "go"}
+    | {"for", "case", "select", "export", "declare", "local", "readonly", "unset", "alias", "trap", "cd"}
+)
