@@ -358,9 +358,11 @@ def _trigger_word(name: str) -> str:
     return re.escape(name).replace(r"\*", r"\S*").replace(r"\?", r"\S")
 
 
-def check(command: str, rules: tuple[DenyRule, ...], workspace: str, home: str | None) -> str | None:
+def check(
+    command: str, rules: tuple[DenyRule, ...], workspace: str, home: str | None, cdpath: str | None = None
+) -> str | None:
     """Why `command` is refused, or None when no rule stands in its way."""
-    analysis = analyse(command, workspace, resolve(home, "/") if home else None)
+    analysis = analyse(command, workspace, resolve(home, "/") if home else None, cdpath)
     doubtful: str | None = None
     for rule in rules:
         found = rule.match(analysis, home)

@@ -214,8 +214,9 @@ class Gate:
 
     def check_command(self, command: str) -> None:
         """Refuse a command that matches a deny rule, or that cannot be checked against one."""
-        # HOME is read now, not at construction, so `~` means what it will mean to the shell that runs it
-        reason = check(command, self.deny_rules, str(self.workspace), os.environ.get("HOME"))
+        # HOME and CDPATH are read now, not at construction: they mean to the shell what they mean now
+        env = os.environ
+        reason = check(command, self.deny_rules, str(self.workspace), env.get("HOME"), env.get("CDPATH"))
         if reason is not None:
             raise PermissionDenied(reason)
 

@@ -131,10 +131,14 @@ def resolve(value: str | None, cwd: str | None) -> str | None:
     return "/" + path.lstrip("/")  # normpath keeps a leading '//'; the kernel does not care
 
 
-def analyse(command: str, workspace: str, home: str | None) -> Analysis:
-    """Everything `command` (run with `bash -c` in `workspace`) will run, as far as it can be known."""
+def analyse(command: str, workspace: str, home: str | None, cdpath: str | None = None) -> Analysis:
+    """Everything `command` (run with `bash -c` in `workspace`) will run, as far as it can be known.
+
+    `home` and `cdpath` are HOME and CDPATH in the environment the shell will get.
+    """
     walker = _Walker()
-    walker.code(command, _State(workspace, {"HOME": home, "PWD": workspace}), 0)
+    env = {"HOME": home, "PWD": workspace, **({"CDPATH": cdpath} if cdpath else {})}
+    walker.code(command, _State(workspace, env), 0)
     return walker.out
 
 
@@ -420,6 +424,8 @@ class _Walker:
             state.cwd = None
         elif not targets:
             state.cwd = state.env.get("HOME")
+        elif "CDPATH" in state.env and not re.match(r"\.{0,2}(/|$)", targets[0].value or ""):
+            state.cwd = None  # `cd usr` may be /usr when CDPATH lists /
         else:
             state.cwd = resolve(targets[0].value, state.cwd)
         state.env["PWD"] = state.cwd

@@ -47,6 +47,7 @@ DENIED = [
     "cd /; rm -rf *",
     "cd ~ && rm -rf ./*",
     "cd /tmp && cd .. && rm -rf .",
+    "CDPATH=/; cd usr && rm -rf .",
     "env -C / rm -rf .",
     "ln -s / r && rm -rf r/",
     "ln -sf ~ h; rm -rf h/*",
@@ -300,3 +301,12 @@ def test_a_symlink_in_the_workspace_to_root_is_followed(workspace: Path) -> None
     for command in ("rm -rf r/", "cd r && rm -rf ."):
         with pytest.raises(PermissionDenied, match="deny rule"):
             gate.check_command(command)
+
+
+def test_an_inherited_cdpath_makes_a_relative_cd_unknown(workspace: Path) -> None:
+    gate = Gate(workspace)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CDPATH", "/")
+        with pytest.raises(PermissionDenied, match="cannot be checked"):
+            gate.check_command("cd usr && rm -rf .")
+        gate.check_command("cd ./sub && rm -rf build")
