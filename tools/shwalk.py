@@ -182,7 +182,8 @@ class _Walker:
             argv = [self.arg(w, state) for w in command.words]
             literal = all(a.value is not None and "\\" not in a.value for a in argv)  # `echo -e 'r\x6d'`
             if literal and (
-                argv[0].value == "echo" or (argv[0].value == "printf" and "%" not in argv[1].text)
+                argv[0].value == "echo"
+                or (argv[0].value == "printf" and not any("%" in a.text for a in argv[1:]))
             ):
                 return _Feed("text", " ".join(a.text for a in argv[1:] if a.value not in ("-n", "-e")) + "\n")
         return _Feed("unknown")
@@ -487,9 +488,10 @@ class _Walker:
                 own = own.copy() if own is state else own
                 own.cwd = resolve(value.value, own.cwd)
             if option in spec.split and value is not None:
-                if value.value is None:
+                split = self._split(value.value, own)
+                if split is None:
                     return self._unknown_wrapper(name)
-                argv = argv[:i] + [Arg(w.raw, w.raw) for w in words(value.value)] + argv[i:]
+                argv = argv[:i] + split + argv[i:]
         self.invoke(argv[i + spec.positionals :], own, feed, depth + 1)
 
     def _git(self, argv: list[Arg], state: _State, depth: int) -> list[Arg]:
@@ -514,8 +516,19 @@ class _Walker:
             alias = aliases[rest[0].value or ""]
             if alias.startswith("!"):
                 self.code(alias[1:], state.copy(), depth + 1)
-            rest = [Arg(w.raw, w.raw) for w in words(alias.lstrip("!"))] + rest[1:]
+                return [argv[0], Arg(None, "<a shell alias>"), *rest[1:]]
+            expanded = self._split(alias, state)
+            rest = [Arg(None, alias)] if expanded is None else expanded + rest[1:]
         return [argv[0], *rest]
+
+    def _split(self, text: str | None, state: _State) -> list[Arg] | None:
+        """`text` split into words as the shell would (`env -S`, a git alias); None when it cannot be."""
+        if text is None:
+            return None
+        try:
+            return [self.arg(w, state) for w in words(text)]
+        except ShellSyntaxError:
+            return None
 
     def _ln(self, args: list[Arg], state: _State) -> None:
         # `ln -s / r && rm -rf r/` removes what `/` holds: remember where the new link points
@@ -539,11 +552,9 @@ class _Walker:
                 elif body.value.startswith("!"):
                     self.code(body.value[1:], state.copy(), depth + 1)
                 else:
+                    expanded = self._split(body.value, state)
                     self.invoke(
-                        [Arg("git", "git"), *(Arg(w.raw, w.raw) for w in words(body.value))],
-                        state,
-                        _NO_FEED,
-                        depth + 1,
+                        [Arg("git", "git"), *(expanded or [Arg(None, body.raw)])], state, _NO_FEED, depth + 1
                     )
                 return
 

@@ -310,3 +310,11 @@ def test_an_inherited_cdpath_makes_a_relative_cd_unknown(workspace: Path) -> Non
         with pytest.raises(PermissionDenied, match="cannot be checked"):
             gate.check_command("cd usr && rm -rf .")
         gate.check_command("cd ./sub && rm -rf build")
+
+
+@pytest.mark.parametrize("command", ['env -S "rm -rf ( /"', "git -c alias.p='push (' p", "printf | sh"])
+def test_odd_words_inside_wrappers_are_refused_or_passed_never_a_crash(workspace: Path, command: str) -> None:
+    try:
+        Gate(workspace).check_command(command)
+    except PermissionDenied:
+        pass
