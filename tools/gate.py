@@ -1,7 +1,7 @@
 """The one permission gate between a tool call and the file system or a subprocess.
 
 It confines paths to the workspace (symlinks resolved), asks for approval according to the mode, and applies
-deny rules to shell commands in every mode. File reads and writes go through `read_bytes` / `write_bytes`,
+deny rules to shell commands in every mode (`tools.deny`: matched on the parsed command, not its raw text). File reads and writes go through `read_bytes` / `write_bytes`,
 which re-check the path right before opening and walk it with `O_NOFOLLOW` one directory at a time, so a
 symlink swapped in after the check cannot redirect the operation outside.
 """
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from tools.deny import DEFAULT_DENY_RULES, DenyRule, check, deny_rule
 from tools.errors import PermissionDenied, ToolError
 from tools.limits import MAX_FILE_BYTES, check_file_size
 from tools.protected import protection, refusal
@@ -41,58 +42,7 @@ class ApprovalRequest:
 
 Approver = Callable[[ApprovalRequest], str]  # returns "yes" | "no" | "always"
 
-
-@dataclass(frozen=True)
-class DenyRule:
-    """A command pattern that is refused in every mode."""
-
-    label: str
-    regex: re.Pattern[str]
-
-
-_TOKEN = r"[^\s;&|]+"  # one shell word, not crossing into the next command of a pipeline or list
-
-DEFAULT_DENY_RULES: tuple[DenyRule, ...] = (
-    DenyRule(
-        "rm -rf /",
-        re.compile(
-            r"\brm\s+(?=(?:" + _TOKEN + r"\s+)*-[a-zA-Z]*[rR])(?:" + _TOKEN + r"\s+)*?"
-            r"(?:/\*?|~/?\*?|\$HOME/?\*?)(?=\s|[;&|)]|$)"
-        ),
-    ),
-    DenyRule("rm --no-preserve-root", re.compile(r"\brm\b[^;&|]*--no-preserve-root")),
-    DenyRule(
-        "git push --force",
-        re.compile(
-            r"\bgit\b(?:\s+" + _TOKEN + r")*?\s+push\b(?:\s+" + _TOKEN + r")*?"
-            r"\s+(?:--force(?:-with-lease|-if-includes)?\b|-[a-zA-Z]*f\b|\+" + _TOKEN + ")"
-        ),
-    ),
-    DenyRule("mkfs", re.compile(r"\bmkfs(?:\.\w+)?\b")),
-    DenyRule("fork bomb", re.compile(r":\s*\(\s*\)\s*\{")),
-    DenyRule("dd of=/dev/", re.compile(r"\bdd\b[^;&|]*\bof=/dev/(?!null\b|zero\b|stdout\b|stderr\b)")),
-    DenyRule("write to a raw disk", re.compile(r">\s*/dev/(?:sd|hd|vd|xvd|nvme|mmcblk|disk)")),
-    DenyRule("chmod/chown -R on /", re.compile(r"\bch(?:mod|own)\s+(?:" + _TOKEN + r"\s+)*?/(?=\s|[;&|]|$)")),
-)
-
-
-def deny_rule(pattern: str | re.Pattern[str]) -> DenyRule:
-    """Make a rule from configuration: `re:<regex>`, a compiled regex, or a literal command fragment.
-
-    A literal matches as whole words with any run of whitespace where it has a space, so
-    `git push --force` matches `git  push --force origin` but not `git push --force-foo`.
-    """
-    if isinstance(pattern, re.Pattern):
-        return DenyRule(pattern.pattern, pattern)
-    if pattern.startswith("re:"):
-        try:
-            return DenyRule(pattern[3:], re.compile(pattern[3:]))
-        except re.error as exc:
-            raise ValueError(f"invalid deny pattern {pattern!r}: {exc}") from exc
-    words = [re.escape(w) for w in pattern.split()]
-    if not words:
-        raise ValueError("empty deny pattern")
-    return DenyRule(pattern, re.compile(r"(?<![\w-])" + r"\s+".join(words) + r"(?![\w-])"))
+__all__ = ["DEFAULT_DENY_RULES", "ApprovalRequest", "Approver", "DenyRule", "Gate", "Mode", "deny_rule"]
 
 
 class Gate:
@@ -319,12 +269,12 @@ class Gate:
             self._always_shell.add(command)
 
     def check_command(self, command: str) -> None:
-        """Refuse a command matching a deny rule."""
-        for rule in self.deny_rules:
-            if rule.regex.search(command):
-                raise PermissionDenied(
-                    f"command matches the deny rule '{rule.label}' and is never run (in any approval mode)"
-                )
+        """Refuse a command that matches a deny rule, or that cannot be checked against one."""
+        # HOME and CDPATH are read now, not at construction: they mean to the shell what they mean now
+        env = os.environ
+        reason = check(command, self.deny_rules, str(self.workspace), env.get("HOME"), env.get("CDPATH"))
+        if reason is not None:
+            raise PermissionDenied(reason)
 
     def _ask(self, request: ApprovalRequest) -> str:
         if self.approver is None:
