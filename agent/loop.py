@@ -13,6 +13,7 @@ from typing import Any
 
 from agent.backends.base import Backend, Done, Progress, TextDelta, ToolCall, Usage
 from agent.context import ContextWindow, compacted_view, count_tokens, truncate_output
+from memory.text import replace_surrogates
 
 INTERRUPTED = "[interrupted by the user]"
 
@@ -117,8 +118,9 @@ class Agent:
         try:
             for event in self.backend.stream(self.messages, self.registry.schemas()):
                 if isinstance(event, TextDelta):
-                    parts.append(event.text)
-                    self.io.stream_text(event.text)
+                    text = replace_surrogates(event.text)  # as the store keeps it, so a resume sends the same
+                    parts.append(text)
+                    self.io.stream_text(text)
                 elif isinstance(event, ToolCall):
                     calls.append(event)
                 elif isinstance(event, Usage):
