@@ -363,7 +363,7 @@ class Store:
                     path=_clean(os.fspath(path)),
                     before_hash=before_hash,
                     after_hash=after_hash,
-                    diff=diff,
+                    diff=_clean(diff),
                     undone=False,
                     created_at=now,
                 )
