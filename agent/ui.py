@@ -176,15 +176,17 @@ class IO:
         first = lines[0] if len(lines[0]) <= 120 else lines[0][:117] + "..."
         self._line(f"  {first}{more}", "red" if is_error else "dim")
 
-    def diff(self, text: str) -> None:
-        """A unified diff, coloured per line in a terminal; cut after DIFF_SHOWN_LINES / _CHARS, with a note."""
+    def diff(self, text: str, *, pending: bool = False) -> None:
+        """A unified diff, coloured per line in a terminal; cut after DIFF_SHOWN_LINES / _CHARS, with a note.
+
+        ``pending``: the change awaits approval, so `agent diff` can show it only once it is made.
+        """
         if not text:
             return
         shown, left = _head_of_diff(text)
         shown = visible(shown)
-        note = (
-            f"[... {left:,} more lines of this diff not shown; `agent diff` shows all of it]" if left else ""
-        )
+        where = "once applied, `agent diff` shows" if pending else "`agent diff` shows"
+        note = f"[... {left:,} more lines of this diff not shown; {where} all of it]" if left else ""
         if self.console is None:
             self.out.write(shown if shown.endswith("\n") else shown + "\n")
             self.out.flush()
@@ -211,7 +213,7 @@ class IO:
         """Ask about a write or a shell command: ``yes``, ``no`` or ``always`` (for this session)."""
         kind = "Run" if request.kind == "shell" else "Apply"
         if request.diff:
-            self.diff(request.diff)
+            self.diff(request.diff, pending=True)
         # On one line: a newline in a path or command must not print a question of its own.
         question = f"{kind} {visible(request.summary).replace(chr(10), '^J')}? [y]es / [n]o / [a]lways: "
         while True:
