@@ -88,7 +88,9 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
+    from memory.text import visible  # a message may quote what a user, a repository or a model wrote
+
+    click.echo(f"error: {visible(message)}", err=True)
     sys.exit(code)
 
 

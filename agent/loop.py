@@ -19,6 +19,7 @@ from typing import Any
 from agent.backends.base import Backend, Done, Progress, TextDelta, ToolCall, Usage
 from agent.context import ContextWindow, compacted_view, count_tokens, truncate_output
 from agent.interrupt import Interrupted, StopFlag, catching, interruptible
+from memory.text import replace_surrogates
 from tools.secrets import Secrets
 
 INTERRUPTED = "[interrupted by the user]"
@@ -133,17 +134,17 @@ class Agent:
         parts: list[str] = []
         calls: list[ToolCall] = []
         usage: Usage | None = None
-        shown = (
-            self.secrets.stream()
-        )  # a model may echo a secret: never on the screen, even split across deltas
+        # A model may echo a secret: never on the screen, even split across deltas.
+        shown = self.secrets.stream()
         self.io.stream_start()
         try:
             for event in interruptible(
                 self.backend.stream(self.messages, self.registry.schemas()), self.stop
             ):
                 if isinstance(event, TextDelta):
-                    parts.append(event.text)
-                    self.io.stream_text(shown.feed(event.text))
+                    text = replace_surrogates(event.text)  # as the store keeps it, so a resume sends the same
+                    parts.append(text)
+                    self.io.stream_text(shown.feed(text))
                 elif isinstance(event, ToolCall):
                     calls.append(event)
                 elif isinstance(event, Usage):

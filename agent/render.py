@@ -1,7 +1,8 @@
 """Text rendering for the non-interactive commands: session listings, transcripts, diffs, settings.
 
 Every function returns a string. Colour is applied only when asked (``color=True``), with click's ANSI styling,
-so piped output stays plain and nothing heavy is imported to list sessions.
+so piped output stays plain and nothing heavy is imported to list sessions. Stored text passes through
+``visible`` before any styling: the only escape sequences in the result are the ones added here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from memory.text import quote_name, visible
 
 RESULT_LINES = 20  # tool results longer than this are cut in `agent show` unless --full
 TITLE_MIN, TITLE_PIPED = 20, 60
@@ -80,12 +83,12 @@ def sessions_table(summaries: Sequence[Any], *, color: bool, width: int | None =
         [
             s.short_id,
             local_time(s.created_at),
-            _cut_left(home_abbrev(s.project_dir), 32),
-            s.model,
-            s.prompt_version,
+            visible(_cut_left(home_abbrev(s.project_dir), 32)),
+            visible(s.model),
+            visible(s.prompt_version),
             str(s.message_count),
-            s.status,
-            collapse_whitespace(s.title or ""),
+            visible(s.status),
+            visible(collapse_whitespace(s.title or "")),
         ]
         for s in summaries
     ]
@@ -111,9 +114,9 @@ def sessions_table(summaries: Sequence[Any], *, color: bool, width: int | None =
 def color_diff(diff: str, *, color: bool) -> str:
     """A unified diff with added lines green, removed red, hunk headers cyan (plain when colour is off)."""
     if not color:
-        return diff
+        return visible(diff)
     out = []
-    for line in diff.splitlines():
+    for line in visible(diff).split("\n"):
         if line.startswith(("+++", "---")):
             out.append(click.style(line, bold=True))
         elif line.startswith("+"):
@@ -124,7 +127,7 @@ def color_diff(diff: str, *, color: bool) -> str:
             out.append(click.style(line, fg="cyan"))
         else:
             out.append(line)
-    return "\n".join(out) + ("\n" if diff.endswith("\n") else "")
+    return "\n".join(out)
 
 
 def cut_lines(text: str, limit: int) -> str:
@@ -140,7 +143,7 @@ def _arguments(raw: Any) -> str:
     if isinstance(raw, str):
         try:
             return json.dumps(json.loads(raw), ensure_ascii=False)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder goes
             return raw
     return json.dumps(raw, ensure_ascii=False)
 
@@ -156,10 +159,12 @@ def transcript(data: Any, *, color: bool, full: bool = False) -> str:
     s = data.session
     head = [
         _style(f"session {s.id}", color, bold=True),
-        f"title    {s.title or '-'}",
-        f"project  {home_abbrev(s.project_dir)}" + (f"  (git {s.git_head[:10]})" if s.git_head else ""),
-        f"model    {s.model} ({s.backend})   prompt {s.prompt_name} {s.prompt_version}",
-        f"started  {local_time(s.created_at)}   status {s.status}   messages {s.message_count}",
+        visible(f"title    {s.title or '-'}"),
+        visible(
+            f"project  {home_abbrev(s.project_dir)}" + (f"  (git {s.git_head[:10]})" if s.git_head else "")
+        ),
+        visible(f"model    {s.model} ({s.backend})   prompt {s.prompt_name} {s.prompt_version}"),
+        visible(f"started  {local_time(s.created_at)}   status {s.status}   messages {s.message_count}"),
     ]
     if s.parent_id:
         head.append(f"forked   from {s.parent_id}")
@@ -175,10 +180,10 @@ def transcript(data: Any, *, color: bool, full: bool = False) -> str:
             continue  # the rendered system prompt: long and the same in every session
         if message.role == "tool":
             run = runs.get(message.tool_call_id)
-            label = f"tool {message.name or (run.name if run else '')}".rstrip()
+            label = visible(f"tool {message.name or (run.name if run else '')}".rstrip())
             if run is not None and run.duration_s is not None:
                 label += f" ({run.duration_s:.2f} s)"
-            body = message.content or ""
+            body = visible(message.content or "")
             parts.append(
                 _rule(label, color, "yellow") + "\n" + (body if full else cut_lines(body, RESULT_LINES))
             )
@@ -188,11 +193,12 @@ def transcript(data: Any, *, color: bool, full: bool = False) -> str:
         fg = {"user": "blue", "assistant": "green", "system": "magenta"}.get(message.role, "white")
         lines = [_rule(message.role, color, fg)]
         if message.content:
-            lines.append(message.content)
+            lines.append(visible(message.content))
         for call in message.tool_calls or []:
             function = call.get("function", {})
             arrow = _style("→", color, fg="yellow")
-            lines.append(f"{arrow} {function.get('name')} {_arguments(function.get('arguments', ''))}")
+            called = f"{function.get('name')} {_arguments(function.get('arguments', ''))}"
+            lines.append(f"{arrow} {visible(called)}")
         parts.append("\n".join(lines))
 
     leftover = [c for group in changes_by_run.values() for c in group]
@@ -205,7 +211,7 @@ def transcript(data: Any, *, color: bool, full: bool = False) -> str:
 def _change(change: Any, color: bool) -> str:
     note = "  (undone)" if change.undone else ""
     return (
-        _style(f"{change.path}{note}", color, bold=True)
+        _style(f"{quote_name(change.path)}{note}", color, bold=True)
         + "\n"
         + color_diff(change.diff.rstrip("\n"), color=color)
     )
@@ -213,7 +219,7 @@ def _change(change: Any, color: bool) -> str:
 
 def settings_table(rows: Iterable[tuple[str, Any, str]], *, color: bool) -> str:
     """``agent config``: key, value, source."""
-    rows = [(k, "-" if v is None else _value(v), src) for k, v, src in rows]
+    rows = [(k, "-" if v is None else visible(_value(v)), visible(src)) for k, v, src in rows]
     kw = max(len(r[0]) for r in rows)
     vw = min(60, max(len(r[1]) for r in rows))
     out = [_style(f"{'KEY'.ljust(kw)}  {'VALUE'.ljust(vw)}  SOURCE", color, bold=True)]

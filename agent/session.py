@@ -278,7 +278,12 @@ def finish(session: Session, result: TurnResult, started: float) -> dict[str, An
     from tools.changes import net_diff
 
     session.store.update_session(session.id, status=STATUS[result.status], usage=session.agent.usage)
-    diff = session.agent.secrets.redact(net_diff(session.store, session.id))
+    # Only --json prints the diff: rebuilding it for nothing costs a copy of every file changed.
+    diff = (
+        session.agent.secrets.redact(net_diff(session.store, session.id))
+        if session.settings.json_output
+        else ""
+    )
     files = sorted({c.path for c in session.store.file_changes(session.id)})
     session.io.usage(result.usage, session.agent.usage)
     return {

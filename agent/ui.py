@@ -3,6 +3,10 @@
 With a terminal on both ends, ``IO`` uses prompt-toolkit for input (history, completion, multi-line) and rich for
 output (markdown answers, coloured diffs). Otherwise it reads and writes plain lines: no escape codes, so
 output can be piped and scripted. ``NO_COLOR`` (through ``settings.color``) turns colour off in both.
+
+Everything written passes through ``memory.text.visible``: control characters from the model, tools or files are
+shown (``^[``), never sent to the terminal. rich is always given plain text (``markup=False``, ``Text``,
+``Markdown``), so ``[bold red]`` in a model's answer is printed as written.
 """
 
 from __future__ import annotations
@@ -14,7 +18,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from memory.text import visible
+
 MAX_MENTION_BYTES = 100_000  # an @file bigger than this is attached truncated, with a note
+# A diff on screen is cut after this many lines or characters (the store keeps it whole): a 10 MB file would
+# otherwise scroll by for minutes and be held line by line in memory.
+DIFF_SHOWN_LINES = 400
+DIFF_SHOWN_CHARS = 64_000
 ANSWERS = {"y": "yes", "yes": "yes", "n": "no", "no": "no", "a": "always", "always": "always"}
 
 
@@ -80,6 +90,7 @@ class IO:
 
     def _line(self, text: str, style: str = "", *, to_err: bool = False) -> None:
         console, stream = (self.err_console, self.err) if to_err else (self.console, self.out)
+        text = visible(text)
         if console is not None:
             console.print(text, style=style or None, markup=False, highlight=False)
         else:
@@ -107,7 +118,7 @@ class IO:
         if self.console is not None:
             from rich.markdown import Markdown
 
-            self.console.print(Markdown(text))
+            self.console.print(Markdown(visible(text)))
         else:
             self._line(text)
 
@@ -119,6 +130,9 @@ class IO:
 
     def stream_text(self, text: str) -> None:
         """More of the answer: re-rendered as markdown live in a terminal, written through otherwise."""
+        text = visible(
+            text
+        )  # per piece: an escape split across two pieces is still shown, one character each
         self._buffer += text
         if self.console is None:
             self.out.write(text)
@@ -162,17 +176,26 @@ class IO:
         first = lines[0] if len(lines[0]) <= 120 else lines[0][:117] + "..."
         self._line(f"  {first}{more}", "red" if is_error else "dim")
 
-    def diff(self, text: str) -> None:
-        """A unified diff, coloured per line in a terminal."""
+    def diff(self, text: str, *, pending: bool = False) -> None:
+        """A unified diff, coloured per line in a terminal; cut after DIFF_SHOWN_LINES / _CHARS, with a note.
+
+        ``pending``: the change awaits approval, so `agent diff` can show it only once it is made.
+        """
         if not text:
             return
+        shown, left = _head_of_diff(text)
+        shown = visible(shown)
+        where = "once applied, `agent diff` shows" if pending else "`agent diff` shows"
+        note = f"[... {left:,} more lines of this diff not shown; {where} all of it]" if left else ""
         if self.console is None:
-            self.out.write(text if text.endswith("\n") else text + "\n")
+            self.out.write(shown if shown.endswith("\n") else shown + "\n")
             self.out.flush()
+            if note:
+                self._line(note)
             return
         from rich.text import Text
 
-        for line in text.rstrip("\n").splitlines():
+        for line in shown.rstrip("\n").split("\n"):
             style = ""
             if line.startswith(("+++", "---")):
                 style = "bold"
@@ -183,13 +206,16 @@ class IO:
             elif line.startswith("@@"):
                 style = "cyan"
             self.console.print(Text(line, style=style), soft_wrap=True)
+        if note:
+            self._line(note, "dim")
 
     def approve(self, request: Any) -> str:
         """Ask about a write or a shell command: ``yes``, ``no`` or ``always`` (for this session)."""
         kind = "Run" if request.kind == "shell" else "Apply"
         if request.diff:
-            self.diff(request.diff)
-        question = f"{kind} {request.summary}? [y]es / [n]o / [a]lways: "
+            self.diff(request.diff, pending=True)
+        # On one line: a newline in a path or command must not print a question of its own.
+        question = f"{kind} {visible(request.summary).replace(chr(10), '^J')}? [y]es / [n]o / [a]lways: "
         while True:
             answer = self.ask(question)
             if answer is None:
@@ -270,11 +296,31 @@ class IO:
         )
 
 
+def _head_of_diff(text: str) -> tuple[str, int]:
+    """The part of a diff that fits DIFF_SHOWN_LINES and DIFF_SHOWN_CHARS, and how many lines are left out.
+
+    Works on one slice of at most DIFF_SHOWN_CHARS, never on the whole diff split into lines.
+    """
+    if len(text) <= DIFF_SHOWN_CHARS and text.count("\n", 0, len(text) - 1) < DIFF_SHOWN_LINES:
+        return text, 0
+    head = text[:DIFF_SHOWN_CHARS]
+    cut = 0
+    for _ in range(DIFF_SHOWN_LINES):
+        newline = head.find("\n", cut)
+        if newline < 0:
+            break
+        cut = newline + 1
+    if cut == 0:
+        cut = len(head)  # one line longer than the whole budget: show its start
+    left = text.count("\n", cut) + (0 if text.endswith("\n") else 1)
+    return text[:cut], left
+
+
 def _key_argument(arguments: str) -> str:
     """The argument that says what a call does (path, command, pattern), shortened for one line."""
     try:
         args = json.loads(arguments) if arguments else {}
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the decoder goes
         return arguments[:60]
     if not isinstance(args, dict):
         return str(args)[:60]

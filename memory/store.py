@@ -7,7 +7,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import import_module
 from typing import Any, Literal
 
@@ -42,7 +42,7 @@ from .records import (
     openai_message,
 )
 from .schema import blobs, file_changes, messages, sessions, tool_runs
-from .text import collapse_whitespace, truncate
+from .text import collapse_whitespace, replace_surrogates, truncate
 
 MIN_PREFIX = 4  # shortest id prefix accepted by resolve_id
 SHORT_ID_MIN = 8  # short ids in listings are at least this long
@@ -108,16 +108,32 @@ _MODEL_MESSAGES = (
 _scan_json = json.JSONDecoder().scan_once
 
 
-def _loads(text: str) -> Any:
+def _loads(text: str, unreadable: Callable[[str], Any] = lambda text: None) -> Any:
     """``json.loads`` for text we stored with ``json.dumps``, without the decoder's Python-level wrapping.
 
-    Calling the C scanner directly halves the cost per value, which is most of loading a long session.
+    Calling the C scanner directly halves the cost per value, which is most of loading a long session. Text
+    that does not decode (nesting too deep for the decoder, a database written by something else) gives
+    ``unreadable(text)`` instead of an error: every stored session must stay loadable, to show and export.
     """
     try:
-        value, end = _scan_json(text, 0)
-    except StopIteration:
-        end = -1
-    return value if end == len(text) else json.loads(text)  # json.loads rejects or explains the rest
+        try:
+            value, end = _scan_json(text, 0)
+        except StopIteration:
+            end = -1
+        return value if end == len(text) else json.loads(text)
+    except (ValueError, RecursionError):
+        return unreadable(text)
+
+
+def _unreadable_calls(text: str) -> list[dict[str, Any]]:
+    # One call that shows what is stored, so a transcript still says that tool calls were made.
+    function = {"name": "(unreadable tool calls)", "arguments": text}
+    return [{"id": "", "type": "function", "function": function}]
+
+
+def _clean(value: Any) -> Any:
+    """Text as it can be stored: SQLite drivers refuse lone surrogates, so they become U+FFFD."""
+    return replace_surrogates(value) if isinstance(value, str) else value
 
 
 def _short_id(session_id: str, prev_id: str | None, next_id: str | None) -> str:
@@ -193,6 +209,7 @@ class Store:
         """Start a session and store its rendered system prompt as message 0; return the new 32-hex id."""
         session_id = uuid.uuid4().hex
         now = time.time()
+        title, system_prompt = _clean(title), _clean(system_prompt)
         with self._write() as conn:
             if parent_id is not None:
                 self._require(conn, parent_id)
@@ -200,7 +217,7 @@ class Store:
                 insert(sessions).values(
                     id=session_id,
                     title=title,
-                    project_dir=os.fspath(project_dir),
+                    project_dir=_clean(os.fspath(project_dir)),
                     git_head=git_head,
                     backend=backend,
                     model=model,
@@ -241,6 +258,7 @@ class Store:
         """
         if content is not None and not isinstance(content, str):
             raise TypeError(f"message content must be a str or None, not {type(content).__name__}")
+        content, tool_call_id, name = _clean(content), _clean(tool_call_id), _clean(name)
         now = time.time()
         values: dict[str, Any] = {
             "message_count": sessions.c.message_count + 1,
@@ -295,6 +313,8 @@ class Store:
         """
         if not isinstance(arguments, str):
             arguments = json.dumps(arguments, ensure_ascii=False)
+        arguments, result, error, name = _clean(arguments), _clean(result), _clean(error), _clean(name)
+        tool_call_id = _clean(tool_call_id)
         now = time.time()
         with self._write() as conn:
             self._touch(conn, session_id, now)
@@ -359,10 +379,10 @@ class Store:
                 values = {
                     "session_id": session_id,
                     "tool_run_id": tool_run_id,
-                    "path": os.fspath(change["path"]),
+                    "path": _clean(os.fspath(change["path"])),
                     "before_hash": self._put_blob(conn, change["before"]),
                     "after_hash": self._put_blob(conn, change["after"]),
-                    "diff": change["diff"],
+                    "diff": _clean(change["diff"]),
                     "undone": False,
                     "created_at": now,
                     "before_mode": change.get("before_mode"),
@@ -412,7 +432,7 @@ class Store:
         )
         for key, value in fields:
             if value is not None:
-                values[key] = value
+                values[key] = _clean(value)
         with self._write() as conn:
             if conn.execute(update(sessions).where(sessions.c.id == session_id).values(values)).rowcount == 0:
                 raise SessionNotFound(f"no session with id {session_id!r} in {self.where}")
@@ -603,7 +623,7 @@ class Store:
                     seq,
                     role,
                     content,
-                    calls and _loads(calls),
+                    calls and _loads(calls, _unreadable_calls),
                     call_id,
                     name,
                     usage and _loads(usage),
@@ -635,7 +655,7 @@ class Store:
             if not rows:
                 self._require(conn, session_id)
         return [
-            openai_message(role, content, calls and _loads(calls), call_id, name)
+            openai_message(role, content, calls and _loads(calls, _unreadable_calls), call_id, name)
             for role, content, calls, call_id, name in rows
         ]
 

@@ -1,7 +1,8 @@
-"""Text helpers for titles and display: whitespace collapsing and character-safe truncation."""
+"""Text helpers for titles and display: whitespace, safe truncation, control characters, odd file names."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 ELLIPSIS = "…"
@@ -52,3 +53,65 @@ def truncate(text: str, width: int) -> str:
         return text
     cut = _safe_cut(text, width - 1)
     return text[:cut].rstrip() + ELLIPSIS
+
+
+# Control characters that move the cursor, erase or retitle when written raw: C0 but tab and newline, DEL, C1;
+# and lone surrogates, which no encoder writes. One scan finds them all, so clean text costs one search.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# File names that need quoting: controls, quotes, backslashes, line and paragraph separators, bidi overrides
+# (which reorder what follows them), and undecodable bytes (surrogate-escaped by the OS layer).
+_ODD_NAME = re.compile('[\x00-\x1f"\\\\\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]')
+_C_ESCAPES = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r",
+              '"': '\\"', "\\": "\\\\"}  # fmt: skip
+
+
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return "^" + chr(code + 0x40)  # caret notation, as less and cat -v show it: ESC is ^[
+    if code == 0x7F:
+        return "^?"
+    if code <= 0x9F:
+        return f"<U+{code:04X}>"  # C1, as less shows it
+    return "\ufffd"
+
+
+def visible(text: str) -> str:
+    """``text`` safe to write to a terminal: control characters shown, never sent.
+
+    C0 controls but tab and newline are shown in caret notation (``^[`` for ESC, ``^M`` for a carriage return),
+    DEL as ``^?``, C1 controls as ``<U+009B>`` (the convention of ``less``); a lone surrogate, which no
+    encoder can write, becomes U+FFFD. Works on any piece of a stream: every character is handled on its own.
+    """
+    return _UNSAFE.sub(_shown, text) if _UNSAFE.search(text) else text
+
+
+def replace_surrogates(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, so it can be encoded (stored, sent, printed)."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+def quote_name(name: str) -> str:
+    """A file name as git shows it (``core.quotePath``): as is when plain, else C-quoted in double quotes.
+
+    ``a\\nb`` becomes ``"a\\nb"``, so a newline in a name cannot start a line of its own; other odd
+    characters become octal escapes of their UTF-8 bytes (undecodable bytes: of the bytes themselves).
+    Ordinary non-ASCII letters stay as they are (git with ``core.quotePath=false``).
+    """
+    if not _ODD_NAME.search(name):
+        return name
+    out = ['"']
+    for ch in name:
+        if ch in _C_ESCAPES:
+            out.append(_C_ESCAPES[ch])
+        elif _ODD_NAME.match(ch):
+            try:
+                raw = ch.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # a surrogate that stands for no byte
+                raw = ch.encode("utf-8", "surrogatepass")
+            out.extend(f"\\{byte:03o}" for byte in raw)
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)

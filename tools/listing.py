@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 
+from memory.text import quote_name
 from tools.context import ToolContext
 from tools.errors import PermissionDenied, ToolError
 from tools.ignore import Entry, glob_regex, walk
@@ -39,7 +40,7 @@ def list_dir(ctx: ToolContext, path: str = ".", depth: int = 2) -> str:
     if not shown:
         return f"{rel}/ is empty (or everything in it is ignored)."
     base = 0 if rel == "." else rel.count("/") + 1
-    lines = [f"{rel}/"]
+    lines = [quote_name(f"{rel}/")]
     for entry in sorted(shown, key=lambda e: e.rel.split("/")):
         level = entry.rel.count("/") - base + 1
         lines.append("  " * level + _label(ctx, entry))
@@ -82,7 +83,7 @@ def glob(ctx: ToolContext, pattern: str) -> str:
             hint = f" (patterns match from the workspace root; try **/{pattern} to look in all directories)"
         return f"No files match {pattern}{hint}."
     found.sort(key=lambda e: e.rel)
-    lines = [e.rel + ("/" if e.is_dir else "") for e in found[:MAX_ENTRIES]]
+    lines = [quote_name(e.rel + ("/" if e.is_dir else "")) for e in found[:MAX_ENTRIES]]
     if len(found) > MAX_ENTRIES:
         lines.append(f"[{len(found) - MAX_ENTRIES} more matches not shown; use a narrower pattern]")
     return "\n".join(lines)
@@ -100,10 +101,11 @@ def _check_pattern(pattern: str) -> None:
 
 
 def _label(ctx: ToolContext, entry: Entry) -> str:
+    # Quoted like git: a newline in a name would otherwise start a line that looks like another entry.
     name = entry.rel.rsplit("/", 1)[-1]
     if entry.is_symlink:
         try:
-            return f"{name} -> {os.readlink(ctx.gate.workspace / entry.rel)}"
+            return f"{quote_name(name)} -> {quote_name(os.readlink(ctx.gate.workspace / entry.rel))}"
         except OSError:
-            return f"{name} -> ?"
-    return name + ("/" if entry.is_dir else "")
+            return f"{quote_name(name)} -> ?"
+    return quote_name(name + ("/" if entry.is_dir else ""))

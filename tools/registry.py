@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from memory.text import replace_surrogates
 from tools.context import ToolContext
 from tools.errors import PermissionDenied, ToolError
 from tools.schema import ArgumentError, ToolSpec, check_arguments, spec_for
@@ -91,6 +92,27 @@ def _parse_arguments(arguments: str | dict[str, Any] | None) -> dict[str, Any]:
                 f"arguments are not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
                 'send a JSON object such as {"path": "README.md"}'
             ) from exc
+        except RecursionError:  # the decoder gives up on deep nesting; no tool takes anything like it
+            raise ArgumentError(
+                'arguments are nested too deeply; send a flat JSON object such as {"path": "README.md"}'
+            ) from None
     if not isinstance(arguments, dict):
         raise ArgumentError(f"arguments must be a JSON object, got {type(arguments).__name__}")
+    _refuse_surrogates(arguments)
     return arguments
+
+
+def _refuse_surrogates(arguments: dict[str, Any]) -> None:
+    """A lone surrogate (JSON "\\ud800") is no character: it cannot name a file or be written to one."""
+    stack: list[tuple[str, Any]] = [(key, key) for key in arguments] + list(arguments.items())
+    while stack:  # a loop, not recursion: json.loads accepts nesting deeper than Python's stack allows here
+        key, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((key, v) for v in [*value, *value.values()])
+        elif isinstance(value, list):
+            stack.extend((key, v) for v in value)
+        elif isinstance(value, str) and replace_surrogates(value) != value:
+            raise ArgumentError(
+                f"argument {key!r} contains a lone surrogate (an unpaired \\ud800-\\udfff escape), which is "
+                "not valid Unicode; send the text as real characters"
+            )

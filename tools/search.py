@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from memory.text import quote_name
 from tools.context import ToolContext
 from tools.errors import ToolError
 from tools.ignore import KeepFn, compile_pattern, walk
@@ -298,6 +299,7 @@ def format_outcome(outcome: Outcome, pattern: str, max_rows: int = MAX_ROWS) -> 
         if shown_rows >= max_rows:
             break
         shown_files += 1
+        path = quote_name(hits.path)  # a newline in a name must not fake a row of its own
         prev = None
         for number, is_match, text in hits.rows:
             if shown_rows >= max_rows:
@@ -308,7 +310,7 @@ def format_outcome(outcome: Outcome, pattern: str, max_rows: int = MAX_ROWS) -> 
             if len(text) > MAX_LINE_CHARS:
                 text = text[:MAX_LINE_CHARS] + f"... [{len(text)} characters]"
             sep = ":" if is_match else "-"
-            out.append(f"{hits.path}{sep}{number}{sep} {text}")
+            out.append(f"{path}{sep}{number}{sep} {text}")
             prev = number
             shown_rows += 1
             shown_matches += is_match

@@ -100,7 +100,10 @@ class RemoteBackend:
                 time.sleep(self._delay(exc))
             except openai.APIError as exc:  # an error event inside the stream
                 raise BackendError(f"model server error: {_error_text(exc)}") from None
-            except ValueError as exc:  # undecodable JSON in a chunk or body
+            except (
+                ValueError,
+                RecursionError,
+            ) as exc:  # undecodable (or absurdly nested) JSON in a chunk or body
                 raise BackendError(f"malformed response from {self._where()}: {exc}") from None
 
     # -- one request ------------------------------------------------------------------------------------------

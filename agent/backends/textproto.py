@@ -54,7 +54,7 @@ def format_call(name: str, arguments: str) -> str:
     """Render one call as the model should have written it (used when replaying history)."""
     try:
         args: Any = json.loads(arguments) if arguments else {}
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         args = arguments  # replay what the model wrote, even if it was broken
     return OPEN + json.dumps({"name": name, "arguments": args}, ensure_ascii=False) + CLOSE
 
@@ -106,6 +106,10 @@ def _parse_block(body: str) -> ToolCall:
     except json.JSONDecodeError as exc:
         return ToolCall(
             new_call_id(), "", body, error=f"malformed <tool_call> block: invalid JSON ({exc}). {hint}"
+        )
+    except RecursionError:
+        return ToolCall(
+            new_call_id(), "", body, error=f"malformed <tool_call> block: nested too deeply. {hint}"
         )
     if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"]:
         return ToolCall(new_call_id(), "", body, error=f'malformed <tool_call> block: no "name". {hint}')

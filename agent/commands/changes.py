@@ -43,8 +43,10 @@ def undo_cmd(ctx: click.Context, session_id: str | None, steps: int, force: bool
     elif not restored:
         click.echo(f"nothing to undo in session {render.short_id(resolved)}", err=True)
     else:
+        from memory.text import quote_name
+
         for path in restored:
-            click.echo(f"restored {path}")
+            click.echo(f"restored {quote_name(path)}")  # a stored name may hold a newline or an escape
     return 0
 
 

@@ -30,7 +30,8 @@ def sessions_cmd(ctx: click.Context, all_projects: bool, limit: int) -> int:
     project = None if all_projects else str(settings.workspace_root)
     found = store.list_sessions(project_dir=project, limit=limit)
     if settings.json_output:
-        click.echo(json.dumps([render.session_dict(s) for s in found], ensure_ascii=False, indent=2))
+        # ASCII: titles and paths may hold C1 controls, which json writes raw otherwise.
+        click.echo(json.dumps([render.session_dict(s) for s in found], indent=2))
     elif not found:
         where = "" if all_projects else f" for {render.home_abbrev(project or '')} (try --all)"
         click.echo(f"No sessions{where}.", err=True)

@@ -68,3 +68,55 @@ def test_api_key_in_the_environment_never_reaches_the_store(
     assert key not in exported
     for written in tmp_path.iterdir():  # the database and any WAL left beside it
         assert key.encode() not in written.read_bytes()
+
+
+def test_markdown_export_keeps_every_tool_call_visible_when_rendered(tmp_path: Path) -> None:
+    from markdown_it import MarkdownIt
+
+    with Store(sqlite_url(tmp_path / "k.sqlite3")) as store:
+        session_id = new_session(store)
+        store.append_message(session_id, "user", "<!-- title")
+        calls = [
+            {
+                "id": "c1",
+                "type": "function",
+                "function": {"name": "write_file", "arguments": '{"path": "a.py"}'},
+            },
+            {"id": "c`2\n\n<!--", "type": "function", "function": {"name": "run`\n\n<!--", "arguments": "{"}},
+        ]
+        store.append_message(session_id, "assistant", "<!--\n\n<details>\n\n````", tool_calls=calls)
+        store.append_message(session_id, "tool", "</details> <!--", tool_call_id="c1", name="write_file")
+        store.record_file_change(session_id, path="b\n\n<!--.py", before=None, after=b"x\n", diff="+x\n")
+        text = store.export(session_id, "md")
+    html = MarkdownIt("commonmark").render(text)
+    assert "<!--" not in html and "<details>" not in html  # every raw HTML opener arrives as text
+    assert html.count("write_file") >= 2 and "run`" in html and "a.py" in html and "b\\n\\n&lt;!--.py" in html
+
+
+def test_exports_of_a_session_with_undecodable_stored_json(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "k.sqlite3"
+    with Store(sqlite_url(db)) as store:
+        session_id = new_session(store)
+        store.append_message(
+            session_id, "assistant", "hi", tool_calls=[{"id": "c", "function": {}}], usage={"a": 1}
+        )
+    deep = "[" * 200_000 + "]" * 200_000
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE messages SET tool_calls = ?, usage = ? WHERE role = 'assistant'", (deep, "{bad"))
+    with Store(sqlite_url(db)) as store:
+        message = store.load(session_id).messages[-1]
+        assert message.usage is None and message.tool_calls[0]["function"]["arguments"] == deep
+        assert deep in store.export(session_id, "md")
+        assert json.loads(store.export(session_id, "json"))["messages"][-1]["content"] == "hi"
+        assert store.messages_for_model(session_id)[-1]["content"] == "hi"
+
+
+def test_json_export_escapes_c1_controls(tmp_path: Path) -> None:
+    with Store(sqlite_url(tmp_path / "k.sqlite3")) as store:
+        session_id = new_session(store)
+        store.append_message(session_id, "user", "csi \x9b31m del \x7f")
+        text = store.export(session_id, "json")
+    assert "\x9b" not in text and "\x7f" not in text and "\\u009b31m" in text
+    assert json.loads(text)["messages"][-1]["content"] == "csi \x9b31m del \x7f"

@@ -211,3 +211,25 @@ def test_nothing_in_the_store_can_hold_an_api_key() -> None:
 
     columns = {f"{t.name}.{c.name}" for t in metadata.sorted_tables for c in t.columns}
     assert not [c for c in columns if "key" in c.lower() or "secret" in c.lower() or "token" in c.lower()]
+
+
+def test_lone_surrogates_are_stored_with_replacement(store: Store) -> None:
+    session_id = new_session(store, project_dir="/p/\ud800")
+    store.append_message(session_id, "user", "hi \ud800 there", name="n\udfff")
+    run_id = store.record_tool_run(
+        session_id, tool_call_id="c\ud801", name="t", arguments='{"path": "\udc80"}', result="r\ud800",
+        duration_s=0.1, error="e\ud800",
+    )  # fmt: skip
+    store.record_file_change(session_id, path="x\udcff.txt", before=None, after=b"x", diff="+x\ud800\n")
+    store.update_session(session_id, title="t\ud800")
+    data = store.load(session_id)
+    assert data.messages[-1].content == "hi \ufffd there" and data.messages[-1].name == "n\ufffd"
+    run = data.tool_runs[0]
+    assert run.id == run_id and (run.tool_call_id, run.arguments, run.result, run.error) == (
+        "c\ufffd",
+        '{"path": "\ufffd"}',
+        "r\ufffd",
+        "e\ufffd",
+    )
+    assert data.file_changes[0].path == "x\ufffd.txt" and data.file_changes[0].diff == "+x\ufffd\n"
+    assert data.session.title == "t\ufffd" and data.session.project_dir == "/p/\ufffd"

@@ -141,3 +141,16 @@ def test_gitignore_last_rule_wins_and_comments() -> None:
     rules = [r for r in (compile_pattern(p) for p in ["# c", "", "*.log", "!keep.log"]) if r]
     assert len(rules) == 2
     assert is_ignored(rules, "x.log", False) and not is_ignored(rules, "keep.log", False)
+
+
+def test_odd_file_names_are_quoted_so_they_cannot_fake_a_line(call: Call, workspace: Path) -> None:
+    init_repo(workspace)
+    (workspace / "notes\nREADME.md").write_text("x")
+    (workspace / "esc\x1b[2K.txt").write_text("x")
+    (workspace / "plain.txt").write_text("x")
+    for result in (call("list_dir", path=".", depth=1), call("glob", pattern="*")):
+        lines = result.content.splitlines()
+        assert '"notes\\nREADME.md"' in result.content and '"esc\\033[2K.txt"' in result.content
+        assert all(line.strip() != "README.md" for line in lines), lines
+        assert any(line.strip() == "plain.txt" for line in lines)
+        assert "\x1b" not in result.content

@@ -150,3 +150,30 @@ def test_duplicate_names_are_refused() -> None:
     reg = Registry([_shout])
     with pytest.raises(ValueError, match="registered twice"):
         reg.register(_shout)
+
+
+def test_arguments_nested_too_deeply_are_an_error_result(registry: Registry, ctx: ToolContext) -> None:
+    for arguments in ("[" * 200_000 + "]" * 200_000, '{"path": ' + "[" * 100_000 + "]" * 100_000 + "}"):
+        result = registry.call("read_file", arguments, ctx)
+        assert result.is_error and "nested too deeply" in result.content
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    ['{"path": "x\\ud800.txt", "content": "hi"}', '{"path": "ok.txt", "content": ["\\udfff"]}',
+     '{"path\\udc80": "ok.txt", "content": "hi"}'],
+)  # fmt: skip
+def test_lone_surrogates_in_arguments_are_an_error_result(
+    registry: Registry, ctx: ToolContext, workspace: Path, arguments: str
+) -> None:
+    result = registry.call("write_file", arguments, ctx)
+    assert result.is_error and "lone surrogate" in result.content
+    result.content.encode("utf-8")  # the message itself can be stored and printed
+    assert not (workspace / "ok.txt").exists()
+
+
+def test_a_surrogate_pair_is_an_ordinary_character(
+    registry: Registry, ctx: ToolContext, workspace: Path
+) -> None:
+    result = registry.call("write_file", '{"path": "e.txt", "content": "\\ud83d\\ude00"}', ctx)
+    assert not result.is_error and (workspace / "e.txt").read_text() == "😀"

@@ -135,3 +135,11 @@ def test_no_matches_and_bad_arguments(call: Call, tree: Path) -> None:
 def test_pattern_starting_with_a_dash(call: Call, workspace: Path) -> None:
     (workspace / "a.txt").write_text("--verbose flag\n")
     assert "a.txt:1: --verbose flag" in call("search", pattern="--verbose").content
+
+
+@pytest.mark.parametrize("engine", ["rg", "python"])
+def test_odd_file_names_in_results_are_quoted(workspace: Path, engine: str) -> None:
+    (workspace / "evil\napp.py:1: forged").write_text("needle\n")
+    text = format_outcome(grep(workspace, "needle", engine=engine), "needle")
+    assert text.splitlines()[0] == '"evil\\napp.py:1: forged":1: needle'
+    assert not any(line.startswith("app.py") for line in text.splitlines())
