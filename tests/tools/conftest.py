@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from memory import Store
 from tools import Gate, ToolContext, ToolResult, default_registry
+from tools.changes import StoreRecorder
 from tools.registry import Registry
 
 CANARY = b"outside the workspace: must never change\n"
@@ -79,3 +81,28 @@ def git(repo: Path, *args: str) -> str:
 def init_repo(path: Path) -> Path:
     git(path, "init", "-q", "-b", "main")
     return path
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A real SQLite store in the test's temp dir."""
+    s = Store(f"sqlite:///{tmp_path / 'kiri.sqlite3'}")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def session(store: Store, workspace: Path) -> str:
+    return store.create_session(
+        project_dir=str(workspace),
+        backend="remote",
+        model="test",
+        prompt_name="system",
+        prompt_version="1.0.0",
+        system_prompt="You are a test.",
+    )
+
+
+@pytest.fixture
+def sctx(store: Store, session: str, workspace: Path) -> ToolContext:
+    return ToolContext(workspace, Gate(workspace, mode="full-auto"), StoreRecorder(store, session))

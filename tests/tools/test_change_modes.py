@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ from sqlalchemy import event
 
 from memory import DatabaseUnavailable, Store
 from tools import Gate, ToolContext
-from tools.changes import StoreRecorder, net_diff, undo
+from tools.changes import net_diff, undo
 from tools.context import RecordedChange
 from tools.gate import executable, new_file_mode
 from tools.registry import Registry
@@ -19,30 +19,6 @@ from tools.registry import Registry
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"sqlite:///{tmp_path / 'kiri.sqlite3'}")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def session(store: Store, workspace: Path) -> str:
-    return store.create_session(
-        project_dir=str(workspace),
-        backend="remote",
-        model="test",
-        prompt_name="system",
-        prompt_version="1.0.0",
-        system_prompt="You are a test.",
-    )
-
-
-@pytest.fixture
-def sctx(store: Store, session: str, workspace: Path) -> ToolContext:
-    return ToolContext(workspace, Gate(workspace, mode="full-auto"), StoreRecorder(store, session))
 
 
 def _fill(store: Store) -> None:

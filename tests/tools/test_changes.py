@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,30 +15,6 @@ from tools.registry import Registry
 CRLF = b"first\r\nsecond\r\nthird\r\n"
 NO_EOL = b"alpha\nbeta"
 UTF8 = "gr\u00fc\u00df dich\n\u65e5\u672c\u8a9e\n\u00e9t\u00e9 \u2713\n".encode()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"sqlite:///{tmp_path / 'kiri.sqlite3'}")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def session(store: Store, workspace: Path) -> str:
-    return store.create_session(
-        project_dir=str(workspace),
-        backend="remote",
-        model="test",
-        prompt_name="system",
-        prompt_version="1.0.0",
-        system_prompt="You are a test.",
-    )
-
-
-@pytest.fixture
-def sctx(store: Store, session: str, workspace: Path) -> ToolContext:
-    return ToolContext(workspace, Gate(workspace, mode="full-auto"), StoreRecorder(store, session))
 
 
 def _run(registry: Registry, ctx: ToolContext, name: str, **args: object) -> None:
