@@ -8,13 +8,12 @@ may be a symlink into their dotfiles, but it must still be a regular file, and b
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Callable
 from pathlib import Path
 
 from tools.errors import PermissionDenied, ToolError
 from tools.gate import Gate
+from tools.limits import read_regular_prefix
 
 MAX_INSTRUCTIONS_CHARS = 20_000  # AGENTS.md files beyond this are cut (with a note) to protect the context
 # UTF-8 takes at most 4 bytes a character: reading this much always yields the whole cap, never the whole file.
@@ -26,12 +25,10 @@ Warn = Callable[[str], None]
 
 def read_user_file(path: Path, max_bytes: int = MAX_INSTRUCTIONS_BYTES) -> bytes:
     """The first `max_bytes` of a regular file the user owns (symlinks followed); OSError or ToolError."""
-    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise ToolError(f"{path} is not a regular file")
-        return f.read(max_bytes)
+    data = read_regular_prefix(path, max_bytes)
+    if data is None:
+        raise ToolError(f"{path} is not a regular file")
+    return data
 
 
 def _text(data: bytes) -> str:

@@ -297,17 +297,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
     _check_config_file(path, info)
+    from tools.limits import read_regular_prefix  # here: tools/ is loaded only when a config file exists
+
     try:
-        # O_NONBLOCK: if a FIFO is swapped in after the stat, open returns at once instead of waiting for a
-        # writer, and the fstat below refuses it.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        # Checked again on the open file: a FIFO swapped in after the stat is not waited for, only refused.
+        data = read_regular_prefix(path, MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as fh:
-        _check_config_file(path, os.fstat(fh.fileno()))
-        data = fh.read(MAX_CONFIG_BYTES + 1)
+    if data is None:
+        raise UsageError(f"{path}: not a regular file (a FIFO, socket or device); refusing to read it")
     if len(data) > MAX_CONFIG_BYTES:
         raise UsageError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; this is not a kiri config file")
     try:
